@@ -1,0 +1,209 @@
+/**
+ * Turns byte offsets into human positions while the scanner streams windows of input.
+ * Both trackers only ever move forward and only as far as they are asked, so a buffer
+ * without findings costs nothing here (the scanner asks at findings and at window ends).
+ */
+export interface Position {
+  /** Path of the file the position belongs to (diff mode), otherwise undefined. */
+  path?: string;
+  line: number;
+  column: number;
+  /** False in diff mode when the position is not on an added line. */
+  counts: boolean;
+}
+
+export interface PositionTracker {
+  /** Moves to absolute offset `target`; `window` holds absolute bytes [base, base + window.length). */
+  advanceTo(window: Uint8Array, base: number, target: number): void;
+  /** The position of absolute offset `target` (after `advanceTo(target)`). */
+  positionAt(window: Uint8Array, base: number, target: number): Position;
+}
+
+const NEWLINE = 10;
+
+/** Counts code points between two offsets: every byte that is not a UTF-8 continuation byte. */
+function codePointsBetween(window: Uint8Array, from: number, to: number): number {
+  let count = 0;
+  for (let i = from; i < to; i++) if (((window[i] as number) & 0xc0) !== 0x80) count++;
+  return count;
+}
+
+/** Plain text and binaries: 1-based line and column (columns count code points). */
+export class LineTracker implements PositionTracker {
+  private cursor = 0;
+  private line = 1;
+  /** Code points from the start of the current line to the cursor. */
+  private column = 0;
+
+  advanceTo(window: Uint8Array, base: number, target: number): void {
+    if (target <= this.cursor) return;
+    const buffer = window as Buffer;
+    let from = this.cursor - base;
+    const to = target - base;
+    let lastNewline = -1;
+    for (;;) {
+      const nl = buffer.indexOf(NEWLINE, from);
+      if (nl === -1 || nl >= to) break;
+      this.line++;
+      lastNewline = nl;
+      from = nl + 1;
+    }
+    if (lastNewline >= 0) this.column = codePointsBetween(window, lastNewline + 1, to);
+    else this.column += codePointsBetween(window, this.cursor - base, to);
+    this.cursor = target;
+  }
+
+  positionAt(window: Uint8Array, base: number, target: number): Position {
+    this.advanceTo(window, base, target);
+    return { line: this.line, column: this.column + 1, counts: true };
+  }
+}
+
+const HUNK_HEADER = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
+const HUNK_NEEDLE = Buffer.from("\n@@ ");
+const NEW_FILE_NEEDLE = Buffer.from("\n+++ ");
+/** Below this distance a plain line walk is cheaper than searching backwards for a hunk. */
+const JUMP_THRESHOLD = 4096;
+/** Header lines longer than this are treated as content rather than parsed. */
+export const MAX_HEADER_LINE = 4096;
+
+function unquotePath(raw: string): string {
+  let path = raw.replace(/\t.*$/, "");
+  if (path.startsWith('"') && path.endsWith('"')) {
+    path = path.slice(1, -1).replace(/\\(.)/g, "$1");
+  }
+  return path.startsWith("b/") ? path.slice(2) : path;
+}
+
+/**
+ * Unified diffs (`git diff`, `git log -p`, `git format-patch`): positions are in the new file,
+ * and only added lines count. Hunks are followed by their line counts, so commit messages and
+ * other text between hunks never count as added lines.
+ */
+export class DiffTracker implements PositionTracker {
+  private cursor = 0;
+  private started = false;
+  private file: string | undefined;
+  private previousLineWasOldHeader = false;
+  private oldRemaining = 0;
+  private newRemaining = 0;
+  private nextNewLine = 0;
+  /** State of the line that contains the cursor. */
+  private lineStart = 0;
+  private lineKind: "added" | "other" = "other";
+  private lineNumber = 0;
+
+  advanceTo(window: Uint8Array, base: number, target: number): void {
+    if (target <= this.cursor) return;
+    const buffer = window as Buffer;
+    if (!this.started) {
+      // A key at offset 0 can't be on an added line, so the first line is entered lazily.
+      this.started = true;
+      this.enterLine(buffer, 0, base);
+    }
+    let from = this.cursor - base;
+    const to = target - base;
+    if (to - from > JUMP_THRESHOLD) from = this.jumpToLastHunk(buffer, base, from, to);
+    // Visit each line start after `from`; the cursor's own line was classified when entered.
+    for (;;) {
+      const nl = buffer.indexOf(NEWLINE, from);
+      if (nl === -1 || nl >= to) break;
+      this.enterLine(buffer, nl + 1, base);
+      from = nl + 1;
+    }
+    this.cursor = target;
+  }
+
+  positionAt(window: Uint8Array, base: number, target: number): Position {
+    this.advanceTo(window, base, target);
+    // Lines longer than the scanner's window count their column from the window start.
+    const lineContent = Math.max(this.lineStart + 1 - base, 0);
+    const column = codePointsBetween(window, lineContent, target - base) + 1;
+    return { path: this.file, line: this.lineNumber, column, counts: this.lineKind === "added" };
+  }
+
+  /** Skips straight to the last hunk header before `to`, picking up the file header before it. */
+  private jumpToLastHunk(buffer: Buffer, base: number, from: number, to: number): number {
+    const hunk = buffer.lastIndexOf(HUNK_NEEDLE, to - HUNK_NEEDLE.length);
+    if (hunk < from) return from;
+    const fileHeader = buffer.lastIndexOf(NEW_FILE_NEEDLE, hunk - 1);
+    if (fileHeader >= from && this.isAfterOldHeader(buffer, fileHeader + 1)) {
+      this.file = this.parseNewFile(buffer, fileHeader + 1);
+    }
+    this.oldRemaining = 0;
+    this.newRemaining = 0;
+    this.previousLineWasOldHeader = false;
+    this.enterLine(buffer, hunk + 1, base);
+    this.cursor = base + hunk + 1;
+    return hunk + 1;
+  }
+
+  private isAfterOldHeader(buffer: Buffer, lineStart: number): boolean {
+    const previous = buffer.lastIndexOf(NEWLINE, lineStart - 2);
+    const start = previous + 1;
+    return (
+      buffer[start] === 45 && buffer[start + 1] === 45 && buffer[start + 2] === 45 && buffer[start + 3] === 32
+    );
+  }
+
+  private lineText(buffer: Buffer, start: number): string {
+    const nl = buffer.indexOf(NEWLINE, start);
+    const end =
+      nl === -1 ? Math.min(buffer.length, start + MAX_HEADER_LINE) : Math.min(nl, start + MAX_HEADER_LINE);
+    return buffer.toString("utf8", start, end).replace(/\r$/, "");
+  }
+
+  private parseNewFile(buffer: Buffer, start: number): string | undefined {
+    const path = unquotePath(this.lineText(buffer, start).slice(4));
+    return path === "/dev/null" ? undefined : path;
+  }
+
+  private enterLine(buffer: Buffer, start: number, base: number): void {
+    this.lineStart = start + base;
+    this.lineKind = "other";
+    const first = buffer[start];
+    if (this.oldRemaining > 0 || this.newRemaining > 0) {
+      if (first === 43 /* + */) {
+        this.lineKind = "added";
+        this.lineNumber = this.nextNewLine++;
+        this.newRemaining--;
+        return;
+      }
+      if (first === 32 /* space */ || first === 13 || first === NEWLINE) {
+        this.lineNumber = this.nextNewLine++;
+        this.oldRemaining--;
+        this.newRemaining--;
+        return;
+      }
+      if (first === 45 /* - */) {
+        this.oldRemaining--;
+        return;
+      }
+      if (first === 92 /* \ */) return;
+      this.oldRemaining = 0;
+      this.newRemaining = 0;
+    }
+    const wasOldHeader = this.previousLineWasOldHeader;
+    this.previousLineWasOldHeader = false;
+    if (first === 64 /* @ */) {
+      const match = HUNK_HEADER.exec(this.lineText(buffer, start));
+      if (match) {
+        this.oldRemaining = match[2] === undefined ? 1 : Number(match[2]);
+        this.newRemaining = match[4] === undefined ? 1 : Number(match[4]);
+        this.nextNewLine = Number(match[3]);
+      }
+    } else if (
+      first === 45 &&
+      buffer[start + 1] === 45 &&
+      buffer[start + 2] === 45 &&
+      buffer[start + 3] === 32
+    ) {
+      this.previousLineWasOldHeader = true;
+    } else if (first === 43 && wasOldHeader && buffer[start + 1] === 43 && buffer[start + 2] === 43) {
+      this.file = this.parseNewFile(buffer, start);
+    } else if (first === 100 /* d */ && buffer[start + 1] === 105 && buffer[start + 4] === 32) {
+      // "diff --git": a new file section; its +++ header (if any) names the file.
+      this.file = undefined;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import { Architecture, LoggingFormat, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { TABLES, type TableKey } from "../table-specs.js";
+
+export interface KeywatchFunctionProps {
+  /** Handler file under lambdas/handlers/, without extension, e.g. "notifier". */
+  handler: string;
+  description: string;
+  timeout?: Duration;
+  memorySize?: number;
+  environment?: Record<string, string>;
+  reservedConcurrentExecutions?: number;
+  /** Invoked asynchronously (EventBridge, SNS, S3): failed events go to a DLQ with a depth alarm. */
+  async?: boolean;
+  alarmTopic: ITopic;
+  dataKey: IKey;
+}
+
+const HANDLERS_DIR = fileURLToPath(new URL("../../lambdas/handlers/", import.meta.url));
+
+/**
+ * A keywatch Lambda: Node.js 22 on arm64, bundled by esbuild, JSON logs with a retention,
+ * X-Ray tracing, an errors alarm, and (for async invocations) a dead-letter queue with an alarm.
+ * `useTable` grants one table and passes its name the way lambdas/adapters/config.ts reads it.
+ */
+export class KeywatchFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly deadLetterQueue?: Queue;
+  readonly errorsAlarm: Alarm;
+  private readonly alarmTopic: ITopic;
+
+  constructor(scope: Construct, id: string, props: KeywatchFunctionProps) {
+    super(scope, id);
+    this.alarmTopic = props.alarmTopic;
+    const logGroup = new LogGroup(this, "Logs", {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    if (props.async) {
+      this.deadLetterQueue = new Queue(this, "DeadLetters", {
+        encryption: QueueEncryption.KMS,
+        encryptionMasterKey: props.dataKey,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      Validations.of(this.deadLetterQueue).acknowledge({
+        id: "AwsSolutions-SQS3",
+        reason: "This queue is itself a dead-letter queue; its depth is alarmed.",
+      });
+      this.alarmOnDepth(this.deadLetterQueue, "DeadLettersAlarm");
+    }
+    // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's log group.
+    const role = new Role(this, "Role", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
+    logGroup.grantWrite(role);
+    this.fn = new NodejsFunction(this, "Function", {
+      role,
+      entry: `${HANDLERS_DIR}${props.handler}.ts`,
+      handler: "handler",
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      loggingFormat: LoggingFormat.JSON,
+      logGroup,
+      environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
+      ...(this.deadLetterQueue ? { deadLetterQueue: this.deadLetterQueue, retryAttempts: 2 } : {}),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: "node22",
+        minify: true,
+        sourceMap: true,
+        // ESM bundles need a require shim for the CommonJS dependencies esbuild inlines.
+        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+    });
+    Validations.of(this.fn).acknowledge({
+      id: "AwsSolutions-L1",
+      reason:
+        "keywatch pins Node.js 22 (the team's supported LTS); upgrades are a deliberate change, not drift.",
+    });
+    Validations.of(role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason: "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.",
+    });
+    this.errorsAlarm = new Alarm(this, "ErrorsAlarm", {
+      alarmDescription: `${props.handler}: invocation errors`,
+      metric: this.fn.metricErrors({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.errorsAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+  }
+
+  /** Grants the table (read or read/write) and sets the env var the runtime reads its name from. */
+  useTable(key: TableKey, table: ITable, access: "read" | "readWrite"): this {
+    if (access === "read") table.grantReadData(this.fn);
+    else table.grantReadWriteData(this.fn);
+    this.fn.addEnvironment(TABLES[key].envVar, table.tableName);
+    return this;
+  }
+
+  /** An alarm when a queue (a DLQ) holds any message. */
+  alarmOnDepth(queue: Queue, id: string): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmDescription: `messages waiting in dead-letter queue ${id}`,
+      metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
+    return alarm;
+  }
+}

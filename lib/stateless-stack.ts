@@ -1,0 +1,36 @@
+import { Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import type { Construct } from "constructs";
+import { KeywatchFunction } from "./constructs/keywatch-function.js";
+import { PublicApi } from "./constructs/public-api.js";
+import type { StatefulStack } from "./stateful-stack.js";
+
+export interface StatelessStackProps extends StackProps {
+  stateful: StatefulStack;
+  /** Key prefixes the scanners look for (comma-separated), from context `keywatch:keyPrefixes`. */
+  keyPrefixes: string;
+}
+
+/** Functions, API, schedules and alarms: safe to destroy and redeploy, holds no data. */
+export class StatelessStack extends Stack {
+  readonly publicApi: PublicApi;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { stateful } = props;
+    const common = { alarmTopic: stateful.operationsAlarms, dataKey: stateful.dataKey };
+    this.publicApi = new PublicApi(this, "PublicApi");
+
+    const healthz = new KeywatchFunction(this, "Healthz", {
+      ...common,
+      handler: "healthz",
+      description: "keywatch: liveness probe",
+      memorySize: 128,
+    });
+    this.publicApi.route(HttpMethod.GET, "/healthz", healthz.fn);
+    Validations.of(this.publicApi.api.node.findChild("GET--healthz")).acknowledge({
+      id: "AwsSolutions-APIG4",
+      reason: "Public liveness probe: returns a constant, reads no data.",
+    });
+  }
+}
