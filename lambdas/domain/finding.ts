@@ -48,3 +48,6 @@ export interface FindingOutcome {
   /** False when this location was already known for the incident (replay, duplicate). */
   newOccurrence: boolean;
 }
+
+/** What a detection channel depends on: recordFindings with its repositories already bound. */
+export type RecordFindings = (findings: Finding[]) => Promise<FindingOutcome[]>;
