@@ -33,6 +33,8 @@ export const TABLES = {
     indexes: [
       { name: "byProject", partitionKey: "projectId", sortKey: "createdAt" },
       { name: "byOwner", partitionKey: "ownerEmail", sortKey: "createdAt" },
+      /** keyId = first 16 hex of keyHash: what the authorizer puts in access logs. */
+      { name: "byKeyId", partitionKey: "keyId" },
     ],
     purpose: "Key registry: sha256 of each issued key, project, owner contact, status.",
     personalData: true,
