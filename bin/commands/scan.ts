@@ -1,0 +1,193 @@
+import { createReadStream, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { DEFAULT_PREFIX, PREFIX_PATTERN } from "../../lambdas/domain/key-format.js";
+import type { ScanFinding } from "../../lambdas/domain/key-scanner.js";
+import { type ReportedKey, sarifLog } from "../scan/sarif-log.js";
+import { scanSource } from "../scan/scan-source.js";
+import { walkPaths } from "../scan/walk-paths.js";
+import { scanZipEntries } from "../scan/zip-entries.js";
+
+/** Large reads: a 2 GB file takes ~500 syscalls and never more than a few windows in memory. */
+const READ_CHUNK = 4 * 1024 * 1024;
+
+export const EXIT_CLEAN = 0;
+export const EXIT_KEYS_FOUND = 1;
+export const EXIT_ERROR = 2;
+
+const USAGE = `usage: keywatch scan [--format json|sarif] [--prefix P]... [PATH ...]
+  PATH: files or directories (recursed, .git/ skipped); "-" or none reads stdin (diffs understood)
+  exit status: 0 no keys, 1 keys found, 2 usage or I/O error`;
+
+const ScanArgsSchema = z.object({
+  format: z.enum(["json", "sarif"], { error: '--format must be "json" or "sarif"' }).default("json"),
+  prefixes: z
+    .array(z.string().regex(PREFIX_PATTERN, { error: "--prefix must be 2-10 lower-case letters and _" }))
+    .min(1)
+    .default([DEFAULT_PREFIX]),
+  paths: z.array(z.string().min(1, { error: "empty PATH" })).default([]),
+  help: z.boolean().default(false),
+});
+export type ScanArgs = z.infer<typeof ScanArgsSchema>;
+
+export class ScanUsageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ScanUsageError";
+  }
+}
+
+export function parseScanArgs(args: string[]): ScanArgs {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(args);
+  } catch (error) {
+    throw new ScanUsageError((error as Error).message, { cause: error });
+  }
+  const result = ScanArgsSchema.safeParse({
+    format: parsed.values.format,
+    prefixes: parsed.values.prefix,
+    paths: parsed.positionals,
+    help: parsed.values.help,
+  });
+  if (!result.success) throw new ScanUsageError(result.error.issues[0]?.message ?? "invalid arguments");
+  return result.data;
+}
+
+function parseOptions(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: "string", short: "f" },
+      prefix: { type: "string", multiple: true, short: "p" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+/** One line, whatever bytes a file name holds. */
+function shown(path: string): string {
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return JSON.stringify(path);
+  }
+  return path;
+}
+
+function toolVersion(): string {
+  for (const relative of ["../../../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as { name?: string };
+      if (pkg.name === "keywatch") return String((pkg as { version?: string }).version ?? "0.0.0");
+    } catch {
+      // Not there in this layout (compiled vs source): try the next one.
+    }
+  }
+  return "0.0.0";
+}
+
+export interface ScanIo {
+  stdin: AsyncIterable<Uint8Array>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** `keywatch scan`: 0 no keys, 1 at least one key (even if something else failed), 2 error only. */
+export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
+  let options: ScanArgs;
+  try {
+    options = parseScanArgs(args);
+  } catch (error) {
+    io.stderr(`keywatch scan: ${(error as Error).message} (see keywatch scan --help)\n`);
+    return EXIT_ERROR;
+  }
+  if (options.help) {
+    io.stdout(`${USAGE}\n`);
+    return EXIT_CLEAN;
+  }
+  const reported: ReportedKey[] = [];
+  let found = false;
+  let failed = false;
+  const report = (file: string, finding: ScanFinding) => {
+    const key: ReportedKey = {
+      file,
+      line: finding.line,
+      column: finding.column,
+      redacted: finding.redacted,
+      keyHash: finding.keyHash,
+    };
+    if (options.format === "sarif") reported.push(key);
+    else io.stdout(`${JSON.stringify(key)}\n`);
+    found = true;
+  };
+  const problem = (path: string, message: string) => {
+    failed = true;
+    io.stderr(`keywatch scan: ${shown(path)}: ${message}\n`);
+  };
+  const paths = options.paths.length === 0 ? ["-"] : options.paths;
+  const fileOptions = { prefixes: options.prefixes, mode: "text" as const };
+  let stdinRead = false;
+  for (const path of paths) {
+    if (path === "-") {
+      if (stdinRead) continue;
+      stdinRead = true;
+      try {
+        // A diff on stdin is recognised from its first line: findings then name the diffed file.
+        await scanSource(io.stdin, { prefixes: options.prefixes, mode: "auto" }, (finding) =>
+          report(finding.path ?? "-", finding),
+        );
+      } catch (error) {
+        problem("-", `cannot read stdin: ${(error as Error).message}`);
+      }
+      continue;
+    }
+    for await (const event of walkPaths([path])) {
+      if (event.kind === "error") problem(event.path, event.message);
+      else if (event.kind === "skipped")
+        io.stderr(`keywatch scan: skipped ${shown(event.path)}: ${event.reason}\n`);
+      else {
+        try {
+          const stream = createReadStream(event.path, { highWaterMark: READ_CHUNK });
+          await scanSource(stream, fileOptions, (finding) => report(event.path, finding));
+          if (event.size > 0) {
+            await scanZipEntries(event.path, event.size, fileOptions, (entry, finding) =>
+              report(`${event.path}!${entry}`, finding),
+            );
+          }
+        } catch (error) {
+          problem(event.path, describeReadError(error));
+        }
+      }
+    }
+  }
+  if (options.format === "sarif")
+    io.stdout(`${JSON.stringify(sarifLog(reported, toolVersion()), null, 2)}\n`);
+  if (found) return EXIT_KEYS_FOUND;
+  return failed ? EXIT_ERROR : EXIT_CLEAN;
+}
+
+function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "ENOENT") return "no such file or directory";
+  if (code === "EISDIR") return "is a directory";
+  return (error as Error).message;
+}
+
+export async function run(args: string[]): Promise<number> {
+  let closed = false;
+  // `keywatch scan | head` closes the pipe early: stop writing, keep the exit status.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") closed = true;
+    else throw error;
+  });
+  return scanCommand(args, {
+    stdin: process.stdin,
+    stdout: (text) => {
+      if (!closed) process.stdout.write(text);
+    },
+    stderr: (text) => process.stderr.write(text),
+  });
+}

@@ -1,0 +1,126 @@
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import { createInflateRaw } from "node:zlib";
+import type { ScanFinding } from "../../lambdas/domain/key-scanner.js";
+import { type SourceScanOptions, scanSource } from "./scan-source.js";
+
+const LOCAL_HEADER = 0x04034b50;
+const CENTRAL_HEADER = 0x02014b50;
+const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
+const DEFLATE = 8;
+/** The end record (22 bytes) can be followed by a comment of up to 65535 bytes. */
+const MAX_TAIL = 22 + 65535;
+/** Bounds that keep a hostile archive from costing more than a large file would. */
+export const MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024;
+export const MAX_INFLATED_PER_ARCHIVE = 2 * 1024 * 1024 * 1024;
+
+export class ZipArchiveError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ZipArchiveError";
+  }
+}
+
+interface DeflatedEntry {
+  name: string;
+  compressedSize: number;
+  localHeaderOffset: number;
+}
+
+/** Deflated entries of a zip (also .jar, .apk, .aar, .whl, .docx); undefined when it isn't one. */
+async function deflatedEntries(path: string, size: number): Promise<DeflatedEntry[] | undefined> {
+  const file = await open(path, "r");
+  try {
+    const magic = Buffer.alloc(4);
+    await file.read(magic, 0, 4, 0);
+    if (magic.readUInt32LE(0) !== LOCAL_HEADER) return undefined;
+    const tailLength = Math.min(size, MAX_TAIL);
+    const tail = Buffer.alloc(tailLength);
+    await file.read(tail, 0, tailLength, size - tailLength);
+    let end = -1;
+    for (let i = tailLength - 22; i >= 0; i--) {
+      if (tail.readUInt32LE(i) === END_OF_CENTRAL_DIRECTORY) {
+        end = i;
+        break;
+      }
+    }
+    if (end < 0) return undefined;
+    const directorySize = tail.readUInt32LE(end + 12);
+    const directoryOffset = tail.readUInt32LE(end + 16);
+    // Zip64 archives (offsets of 0xffffffff) are left to the raw byte scan.
+    if (directoryOffset === 0xffffffff || directoryOffset + directorySize > size) return undefined;
+    if (directorySize > MAX_CENTRAL_DIRECTORY) throw new ZipArchiveError("zip central directory too large");
+    const directory = Buffer.alloc(directorySize);
+    await file.read(directory, 0, directorySize, directoryOffset);
+    const entries: DeflatedEntry[] = [];
+    for (let at = 0; at + 46 <= directory.length && directory.readUInt32LE(at) === CENTRAL_HEADER; ) {
+      const flags = directory.readUInt16LE(at + 8);
+      const method = directory.readUInt16LE(at + 10);
+      const compressedSize = directory.readUInt32LE(at + 20);
+      const nameLength = directory.readUInt16LE(at + 28);
+      const extraLength = directory.readUInt16LE(at + 30);
+      const commentLength = directory.readUInt16LE(at + 32);
+      const localHeaderOffset = directory.readUInt32LE(at + 42);
+      const name = directory.toString(flags & 0x800 ? "utf8" : "latin1", at + 46, at + 46 + nameLength);
+      const encrypted = (flags & 1) === 1;
+      if (method === DEFLATE && !encrypted && compressedSize > 0 && localHeaderOffset < size) {
+        entries.push({ name, compressedSize, localHeaderOffset });
+      }
+      at += 46 + nameLength + extraLength + commentLength;
+    }
+    for (const entry of entries) {
+      const header = Buffer.alloc(30);
+      await file.read(header, 0, 30, entry.localHeaderOffset);
+      if (header.readUInt32LE(0) !== LOCAL_HEADER) return undefined;
+      // Point the offset at the compressed data, past the local header's own name and extra field.
+      entry.localHeaderOffset += 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+    }
+    return entries;
+  } finally {
+    await file.close();
+  }
+}
+
+async function* capped(chunks: AsyncIterable<Buffer>, budget: { left: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    budget.left -= chunk.length;
+    if (budget.left < 0) {
+      throw new ZipArchiveError(`zip entries inflate to more than ${MAX_INFLATED_PER_ARCHIVE} bytes`);
+    }
+    yield chunk;
+  }
+}
+
+/**
+ * Inflates and scans each deflated entry of a zip archive. Stored (uncompressed) entries are
+ * not repeated here: the scan of the archive's raw bytes already covers them. Nested archives
+ * are not opened; the inflated total is capped so a zip bomb ends in an error, not exhaustion.
+ */
+export async function scanZipEntries(
+  path: string,
+  size: number,
+  options: SourceScanOptions,
+  onFinding: (entry: string, finding: ScanFinding) => void,
+): Promise<void> {
+  const entries = await deflatedEntries(path, size);
+  if (!entries) return;
+  const budget = { left: MAX_INFLATED_PER_ARCHIVE };
+  for (const entry of entries) {
+    const end = Math.min(entry.localHeaderOffset + entry.compressedSize, size) - 1;
+    const source = createReadStream(path, { start: entry.localHeaderOffset, end, highWaterMark: 1 << 20 });
+    const inflater = createInflateRaw();
+    source.on("error", (error) => inflater.destroy(error));
+    source.pipe(inflater);
+    try {
+      await scanSource(capped(inflater, budget), options, (finding) => onFinding(entry.name, finding));
+    } catch (error) {
+      if (error instanceof ZipArchiveError) throw error;
+      throw new ZipArchiveError(`zip entry ${JSON.stringify(entry.name)}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      source.destroy();
+      inflater.destroy();
+    }
+  }
+}
