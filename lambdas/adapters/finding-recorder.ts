@@ -1,0 +1,40 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { TableNames } from "../../lib/table-specs.js";
+import { type Finding, FindingSchema, type RecordFindings } from "../domain/finding.js";
+import { recordFindings } from "../domain/record-findings.js";
+import { type Clock, systemClock } from "./clock.js";
+import { createIncidentRepository } from "./dynamodb-incident-repository.js";
+import { createKeyRepository } from "./dynamodb-key-repository.js";
+
+export interface FindingRecorderDeps {
+  client: DynamoDBDocumentClient;
+  tables: Pick<TableNames, "keys" | "incidents">;
+  clock?: Clock;
+}
+
+/**
+ * The RecordFindings every detection channel calls, bound to the DynamoDB repositories.
+ * Findings are validated here too (zod), so a channel's bug can't write a malformed incident.
+ */
+export function createFindingRecorder(deps: FindingRecorderDeps): RecordFindings {
+  const useCaseDeps = {
+    keys: createKeyRepository(deps.client, deps.tables.keys),
+    incidents: createIncidentRepository(deps.client, deps.tables.incidents),
+    clock: deps.clock ?? systemClock,
+  };
+  return async (findings: Finding[]) => recordFindings(findings.map(validFinding), useCaseDeps);
+}
+
+export class InvalidFindingError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "InvalidFindingError";
+  }
+}
+
+function validFinding(finding: Finding, index: number): Finding {
+  const parsed = FindingSchema.safeParse(finding);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+  throw new InvalidFindingError(`finding ${index} is invalid: ${problems}`, { cause: parsed.error });
+}
