@@ -1,0 +1,190 @@
+import { z } from "zod";
+import { type PartnerPublicKey, partnerPublicKey } from "../domain/partner-signature.js";
+import { type Clock, systemClock } from "./clock.js";
+
+/** Where the secret-scanning handler finds the key a delivery names in `Github-Public-Key-Identifier`. */
+export interface PublicKeyDirectory {
+  /** The key, or undefined when GitHub doesn't list it. Throws PublicKeysUnavailableError when no list can be had. */
+  keyFor(keyIdentifier: string): Promise<PartnerPublicKey | undefined>;
+}
+
+export class PublicKeysUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "PublicKeysUnavailableError";
+  }
+}
+
+/** Minimal structured logger (Powertools' Logger fits). */
+export interface DirectoryLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface GitHubPublicKeysOptions {
+  /** GitHub API base URL (GITHUB_API_URL); default https://api.github.com. */
+  apiUrl?: string;
+  /** Optional: raises GitHub's rate limit; the endpoint needs no scope. */
+  token?: string;
+  clock?: Clock;
+  /** How long a fetched list is trusted before it is fetched again (default 1 h). */
+  ttlMs?: number;
+  /** Least time between two fetches caused by unknown identifiers or failures (default 60 s). */
+  refetchCooldownMs?: number;
+  /** Per attempt, connection to last body byte (default 5 s). */
+  timeoutMs?: number;
+  /** Attempts per fetch on network errors, timeouts, 429 and 5xx (default 3). */
+  attempts?: number;
+  /** First backoff; doubled per retry, with jitter (default 200 ms). */
+  backoffMs?: number;
+  fetch?: typeof fetch;
+  logger?: DirectoryLogger;
+}
+
+export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
+export const PUBLIC_KEYS_PATH = "/meta/public_keys/secret_scanning";
+
+const PublicKeysResponseSchema = z.object({
+  public_keys: z
+    .array(
+      z.object({
+        key_identifier: z.string().min(1).max(256),
+        key: z.string().min(1).max(8192),
+        is_current: z.boolean().optional().default(false),
+      }),
+    )
+    .max(100),
+});
+
+class RetryableFetchError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RetryableFetchError";
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * GitHub's secret-scanning public keys, cached: fetched at most once per TTL, refetched at most
+ * once per cooldown when a delivery names an identifier not in the list (key rotation), so a
+ * caller sending made-up identifiers can't make us fetch per request. Concurrent lookups share
+ * one fetch. When a refresh fails the previous list keeps serving.
+ */
+export function createGitHubPublicKeys(options: GitHubPublicKeysOptions = {}): PublicKeyDirectory {
+  const apiUrl = (options.apiUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, "");
+  const clock = options.clock ?? systemClock;
+  const ttlMs = options.ttlMs ?? 60 * 60 * 1000;
+  const cooldownMs = options.refetchCooldownMs ?? 60 * 1000;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const attempts = Math.max(1, options.attempts ?? 3);
+  const backoffMs = options.backoffMs ?? 200;
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const logger = options.logger;
+
+  let keys: Map<string, PartnerPublicKey> | undefined;
+  let fetchedAt = Number.NEGATIVE_INFINITY;
+  let lastAttemptAt = Number.NEGATIVE_INFINITY;
+  let inflight: Promise<void> | undefined;
+
+  async function fetchOnce(): Promise<Map<string, PartnerPublicKey>> {
+    const headers: Record<string, string> = {
+      accept: "application/vnd.github+json",
+      "user-agent": "keywatch",
+      "x-github-api-version": "2022-11-28",
+    };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let response: Response;
+    let text: string;
+    try {
+      response = await doFetch(`${apiUrl}${PUBLIC_KEYS_PATH}`, {
+        headers,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw new RetryableFetchError(`GET ${PUBLIC_KEYS_PATH} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (response.status === 429 || response.status >= 500) {
+      throw new RetryableFetchError(`GET ${PUBLIC_KEYS_PATH} answered ${response.status}`);
+    }
+    if (!response.ok) throw new Error(`GET ${PUBLIC_KEYS_PATH} answered ${response.status}`);
+    let parsed: z.infer<typeof PublicKeysResponseSchema>;
+    try {
+      parsed = PublicKeysResponseSchema.parse(JSON.parse(text));
+    } catch (error) {
+      throw new Error(`GET ${PUBLIC_KEYS_PATH}: unexpected response`, { cause: error });
+    }
+    const list = new Map<string, PartnerPublicKey>();
+    for (const entry of parsed.public_keys) {
+      try {
+        list.set(entry.key_identifier, partnerPublicKey(entry.key_identifier, entry.key, entry.is_current));
+      } catch (error) {
+        // One unusable key must not take the others down with it.
+        logger?.warn("github public key skipped", {
+          keyIdentifier: entry.key_identifier,
+          error: (error as Error).message,
+        });
+      }
+    }
+    return list;
+  }
+
+  async function fetchWithRetries(): Promise<Map<string, PartnerPublicKey>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fetchOnce();
+      } catch (error) {
+        if (!(error instanceof RetryableFetchError) || attempt >= attempts) throw error;
+        const delay = backoffMs * 2 ** (attempt - 1);
+        await sleep(delay / 2 + Math.random() * (delay / 2));
+      }
+    }
+  }
+
+  function refresh(): Promise<void> {
+    inflight ??= (async () => {
+      lastAttemptAt = clock.now().getTime();
+      try {
+        keys = await fetchWithRetries();
+        fetchedAt = clock.now().getTime();
+        logger?.info("github public keys fetched", { keys: keys.size });
+      } catch (error) {
+        logger?.warn("github public keys fetch failed", { error: (error as Error).message });
+        if (!keys) {
+          throw new PublicKeysUnavailableError(`could not fetch GitHub's public keys from ${apiUrl}`, {
+            cause: error,
+          });
+        }
+      }
+    })().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  }
+
+  const mayFetch = (now: number) => now - lastAttemptAt >= cooldownMs;
+
+  return {
+    async keyFor(keyIdentifier) {
+      let now = clock.now().getTime();
+      if (inflight) await inflight;
+      else if (!keys && !mayFetch(now)) {
+        throw new PublicKeysUnavailableError(
+          "GitHub's public keys are unavailable; retrying after a cooldown",
+        );
+      } else if (!keys || (now - fetchedAt >= ttlMs && mayFetch(now))) await refresh();
+      const known = keys?.get(keyIdentifier);
+      if (known) return known;
+      now = clock.now().getTime();
+      // An unknown identifier may be a freshly rotated key: look once, then wait out the cooldown.
+      if (mayFetch(now)) {
+        await refresh();
+        return keys?.get(keyIdentifier);
+      }
+      return undefined;
+    },
+  };
+}

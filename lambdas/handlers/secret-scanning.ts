@@ -1,0 +1,132 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { Clock } from "../adapters/clock.js";
+import { type PublicKeyDirectory, PublicKeysUnavailableError } from "../adapters/github-public-keys.js";
+import type { RecordFindings } from "../domain/finding.js";
+import { verifyPartnerSignature } from "../domain/partner-signature.js";
+import {
+  findingsFromAlerts,
+  labelAlerts,
+  parseSecretScanningBatch,
+} from "../domain/secret-scanning-alert.js";
+
+/** Largest body accepted (1 MiB, about 5,000 realistic alerts); bigger ones get 413 before any work. */
+export const MAX_PARTNER_BODY_BYTES = 1024 * 1024;
+
+export const KEY_IDENTIFIER_HEADER = "github-public-key-identifier";
+export const SIGNATURE_HEADER = "github-public-key-signature";
+
+/** Identifiers GitHub uses are hex digests; anything else is refused without a key lookup. */
+const KEY_IDENTIFIER = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export interface HandlerLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface SecretScanningDeps {
+  recordFindings: RecordFindings;
+  publicKeys: PublicKeyDirectory;
+  /** Our key prefixes: only tokens with one of them (and a matching checksum) are our keys. */
+  prefixes: readonly string[];
+  clock: Clock;
+  logger: HandlerLogger;
+  maxBodyBytes?: number;
+}
+
+function json(statusCode: number, body: unknown, headers: Record<string, string> = {}) {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+    body: JSON.stringify(body),
+  } satisfies APIGatewayProxyStructuredResultV2;
+}
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return undefined;
+}
+
+/** Size of the body as received, without decoding it (base64 gives 3 bytes per 4 characters). */
+function bodyBytesLength(event: APIGatewayProxyEventV2): number {
+  const body = event.body ?? "";
+  return event.isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body, "utf8");
+}
+
+/** The raw bytes GitHub signed: API Gateway base64-encodes bodies it doesn't treat as text. */
+function rawBody(event: APIGatewayProxyEventV2): Buffer {
+  const body = event.body ?? "";
+  return event.isBase64Encoded ? Buffer.from(body, "base64") : Buffer.from(body, "utf8");
+}
+
+/**
+ * `POST /github/secret-scanning`: GitHub's secret-scanning partner deliveries.
+ * Order matters: size (413) before any work; signature over the raw bytes (401) before
+ * decoding or parsing, so an unauthenticated caller learns nothing about the parser;
+ * then strict UTF-8, JSON and the alert schema (400); then findings → recordFindings, which
+ * only writes DynamoDB (emails leave from the incidents stream), and the labels (200).
+ */
+export function makeSecretScanningHandler(deps: SecretScanningDeps) {
+  const maxBodyBytes = deps.maxBodyBytes ?? MAX_PARTNER_BODY_BYTES;
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const requestId = event.requestContext?.requestId;
+    if (bodyBytesLength(event) > maxBodyBytes) {
+      deps.logger.warn("partner delivery refused: body too large", { requestId, limit: maxBodyBytes });
+      return json(413, { message: `body larger than ${maxBodyBytes} bytes` });
+    }
+
+    const keyIdentifier = header(event, KEY_IDENTIFIER_HEADER)?.trim() ?? "";
+    const signature = header(event, SIGNATURE_HEADER)?.trim() ?? "";
+    const unauthorized = (reason: string) => {
+      deps.logger.warn("partner delivery refused: signature", {
+        requestId,
+        reason,
+        keyIdentifier: KEY_IDENTIFIER.test(keyIdentifier) ? keyIdentifier : "(invalid)",
+      });
+      return json(401, { message: "missing or invalid GitHub signature" });
+    };
+    if (!KEY_IDENTIFIER.test(keyIdentifier) || signature === "") return unauthorized("missing_headers");
+
+    let publicKey: Awaited<ReturnType<PublicKeyDirectory["keyFor"]>>;
+    try {
+      publicKey = await deps.publicKeys.keyFor(keyIdentifier);
+    } catch (error) {
+      if (!(error instanceof PublicKeysUnavailableError)) throw error;
+      deps.logger.error("partner delivery deferred: GitHub public keys unavailable", {
+        requestId,
+        error: error.message,
+      });
+      // GitHub retries deliveries that fail; a 503 is honest about whose fault it is.
+      return json(
+        503,
+        { message: "cannot verify signatures right now; retry later" },
+        { "retry-after": "60" },
+      );
+    }
+    if (!publicKey) return unauthorized("unknown_key_identifier");
+    const body = rawBody(event);
+    if (!verifyPartnerSignature(body, signature, publicKey)) return unauthorized("bad_signature");
+
+    const parsed = parseSecretScanningBatch(body);
+    if (!parsed.ok) {
+      deps.logger.warn("partner delivery refused: body", { requestId, keyIdentifier, reason: parsed.reason });
+      return json(parsed.reason === "too_many_alerts" ? 413 : 400, { message: parsed.detail });
+    }
+
+    const findings = findingsFromAlerts(parsed.alerts, { prefixes: deps.prefixes, seenAt: deps.clock.now() });
+    const outcomes = findings.length > 0 ? await deps.recordFindings(findings) : [];
+    const registered = new Set(outcomes.filter((o) => o.status === "registered").map((o) => o.keyHash));
+    const labels = labelAlerts(parsed.alerts, registered);
+    deps.logger.info("partner delivery processed", {
+      requestId,
+      keyIdentifier,
+      alerts: parsed.alerts.length,
+      findings: findings.length,
+      truePositives: labels.filter((label) => label.label === "true_positive").length,
+      newOccurrences: outcomes.filter((o) => o.newOccurrence).length,
+    });
+    return json(200, labels);
+  };
+}
