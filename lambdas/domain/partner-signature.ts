@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 
 /** A public key GitHub signs partner alerts with, as listed at /meta/public_keys/secret_scanning. */
 export interface PartnerPublicKey {
@@ -57,7 +57,8 @@ export function verifyPartnerSignature(
 
 /** Signs a body the way GitHub does (ECDSA P-256, SHA-256, base64 DER): for smoke tests and the stand-in. */
 export function signPartnerPayload(body: Uint8Array, privateKey: KeyObject | string): string {
-  return sign("sha256", body, { key: privateKey, dsaEncoding: "der" }).toString("base64");
+  const key = typeof privateKey === "string" ? createPrivateKey(privateKey) : privateKey;
+  return sign("sha256", body, { key, dsaEncoding: "der" }).toString("base64");
 }
 
 /** A stable identifier for a local key: SHA-256 hex of its DER public key (GitHub's are 64 hex too). */
