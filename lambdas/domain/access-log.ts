@@ -1,0 +1,75 @@
+/**
+ * One API request as the protected stage logs it (DESIGN.md "Access logs and anomalies"),
+ * reduced to what the detectors need: method, path and user agent are dropped on parse.
+ */
+export interface AccessLogRecord {
+  /** Epoch milliseconds. */
+  time: number;
+  /** The client address as logged; truncated before anything keeps it. */
+  ip: string;
+  status?: number;
+  /** First 16 hex of the presented key's sha256. */
+  keyId?: string;
+  projectId?: string;
+  /** ISO 3166-1 alpha-2 from the edge, when it provided one. */
+  country?: string;
+}
+
+export type LineRejection = "oversized" | "not_json" | "bad_shape";
+
+/** Lines longer than this are hostile or broken: a real access-log line is ~300 bytes. */
+export const MAX_LINE_LENGTH = 8_192;
+
+const KEY_ID = /^[0-9a-f]{16}$/;
+const COUNTRY = /^[A-Z]{2}$/;
+const IP_CHARS = /^[0-9A-Fa-f:.%]{2,64}$/;
+/** 2000-01-01 and 2100-01-01: anything outside is a unit mistake or garbage. */
+const MIN_TIME = 946_684_800_000;
+const MAX_TIME = 4_102_444_800_000;
+
+/** API Gateway writes `$context` values as strings and `-` (or nothing) when a value is absent. */
+function present(value: unknown): value is string | number {
+  return (typeof value === "string" && value !== "" && value !== "-") || typeof value === "number";
+}
+
+function integer(value: unknown): number | undefined {
+  if (!present(value)) return undefined;
+  const n = typeof value === "number" ? value : Number(value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * Parses one access-log line with JSON.parse and a hand-written shape check (measured ~3× faster
+ * than a zod object on this hot path; see docs/benchmarks.md). Returns the record or why it was rejected.
+ */
+export function parseAccessLogLine(line: string): AccessLogRecord | LineRejection {
+  if (line.length > MAX_LINE_LENGTH) return "oversized";
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return "not_json";
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "bad_shape";
+  const fields = raw as Record<string, unknown>;
+  const time = integer(fields.time);
+  if (time === undefined || time < MIN_TIME || time > MAX_TIME) return "bad_shape";
+  const ip = fields.ip;
+  if (typeof ip !== "string" || !IP_CHARS.test(ip)) return "bad_shape";
+  const record: AccessLogRecord = { time, ip };
+  const status = integer(fields.status);
+  if (status !== undefined && status >= 100 && status <= 599) record.status = status;
+  const keyId = fields.keyId;
+  if (typeof keyId === "string" && KEY_ID.test(keyId)) record.keyId = keyId;
+  const projectId = fields.projectId;
+  if (typeof projectId === "string" && present(projectId) && projectId.length <= 128) {
+    record.projectId = projectId;
+  }
+  const country = fields.country;
+  if (typeof country === "string" && COUNTRY.test(country)) record.country = country;
+  return record;
+}
+
+export function isRejection(parsed: AccessLogRecord | LineRejection): parsed is LineRejection {
+  return typeof parsed === "string";
+}
