@@ -3,7 +3,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "../../lambdas/adapters/clock.js";
 import { systemClock } from "../../lambdas/adapters/clock.js";
+import { createConsoleAnomalies } from "../../lambdas/adapters/console-anomalies.js";
+import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incident-repository.js";
 import { type Route, routeRequests } from "../../lambdas/adapters/local-http.js";
+import { CONSOLE_PAGE_PATHS, makeConsolePageHandler } from "../../lambdas/handlers/console.js";
+import { CONSOLE_API_ROUTES, makeConsoleApiHandler } from "../../lambdas/handlers/console-api.js";
 import { handler as healthz } from "../../lambdas/handlers/healthz.js";
 import { type LocalEnvironment, openLocalEnvironment } from "./local-environment.js";
 import { homePaths, type LocalSettings } from "./settings.js";
@@ -53,12 +57,21 @@ export interface Service {
  * Every HTTP route of the local server: the same paths as behind API Gateway (DESIGN.md
  * "Local interfaces"). Channel engineers add their handlers here, built from `ctx`.
  */
-export function localRoutes(_ctx: RunnerContext): Route[] {
+export function localRoutes(ctx: RunnerContext): Route[] {
+  const consolePage = makeConsolePageHandler({ auth: "none" });
+  const consoleApi = makeConsoleApiHandler({
+    incidents: createIncidentRepository(ctx.env.client, ctx.env.tables.incidents),
+    anomalies: createConsoleAnomalies(ctx.env.client, ctx.env.tables.anomalies),
+    clock: ctx.clock,
+    // Local mode has no sign-in: the server listens on 127.0.0.1 only, and the audit says so.
+    actorOf: () => "user:local-console",
+  });
   return [
     { method: "GET", path: "/healthz", handler: healthz },
+    ...CONSOLE_PAGE_PATHS.map((path): Route => ({ method: "GET", path, handler: consolePage })),
+    ...CONSOLE_API_ROUTES.map((r): Route => ({ method: r.method, path: r.path, handler: consoleApi })),
     // GAP (report form, issue #6): GET /report, POST /reports
     // GAP (partner webhook, issue #5): POST /github/secret-scanning
-    // GAP (console, issue #9): GET /console, GET /api/incidents, GET /api/incidents/{id}
   ];
 }
 
