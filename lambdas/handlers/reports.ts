@@ -1,0 +1,374 @@
+import { randomUUID } from "node:crypto";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { z } from "zod";
+import { type Clock, systemClock } from "../adapters/clock.js";
+import { KeyPrefixesSchema, readEnv, tableNamesFromEnv } from "../adapters/config.js";
+import { createDocumentClient } from "../adapters/dynamodb-client.js";
+import { createFindingRecorder } from "../adapters/finding-recorder.js";
+import { createLogger } from "../adapters/logger.js";
+import { createFixedWindowRateLimiter, type RateLimiter } from "../adapters/rate-limiter.js";
+import {
+  RECEIVED_MESSAGE,
+  type ReportField,
+  type ReportFormState,
+  renderReportForm,
+  renderReportProblem,
+  renderReportReceived,
+  SECURITY_HEADERS,
+} from "../adapters/report-form-html.js";
+import { createReportRepository, type ReportRepository } from "../adapters/report-repository.js";
+import { readSecretString } from "../adapters/secret-string.js";
+import type { RecordFindings } from "../domain/finding.js";
+import { hmacSha256Hex, ipPrefix } from "../domain/ip-prefix.js";
+import {
+  analyseReport,
+  findingsForReport,
+  REPORT_MAX_BODY_BYTES,
+  type ReportSubmission,
+  ReportSubmissionSchema,
+  type ReportVerdict,
+  reportRecordFor,
+} from "../domain/report.js";
+
+/*
+ * CORS / CSRF posture of POST /reports:
+ * - Same-origin by design: the form at GET /report posts to /reports on the same host. No CORS
+ *   headers are ever sent and there is no OPTIONS route, so a browser won't send another site's
+ *   JSON POST (its preflight fails) and never lets another site read any answer.
+ * - A cross-site *form* POST is a "simple request" browsers do send; it is refused (403) whenever
+ *   the browser says where it came from: `Origin` present and not this host (or "null"), or
+ *   `Sec-Fetch-Site` other than same-origin/none. Clients that send neither (curl, scripts) are
+ *   not browsers acting for a victim and go through.
+ * - There are no cookies or sessions, so there is no ambient authority to ride on; the check
+ *   stops other sites from spamming reports through visitors' browsers or spending their rate limit.
+ */
+
+export const REPORT_RATE_SCOPE = "report";
+
+export interface ReportsLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface ReportsHandlerDeps {
+  recordFindings: RecordFindings;
+  reports: ReportRepository;
+  rateLimiter: RateLimiter;
+  /** HMAC key for the client's IP prefix (the rate-limit subject); never logged. */
+  ipPepper: string;
+  keyPrefixes: readonly string[];
+  clock?: Clock;
+  logger?: ReportsLogger;
+  newReportId?: () => string;
+}
+
+type Format = "html" | "json";
+type BodyKind = "form" | "json";
+
+const FIELDS: readonly ReportField[] = ["text", "url", "description", "email"];
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return undefined;
+}
+
+/** `form` or `json` for the two accepted media types (UTF-8 only); undefined for anything else. */
+function bodyKindOf(contentType: string | undefined): BodyKind | undefined {
+  if (!contentType) return undefined;
+  const [mediaType = "", ...parameters] = contentType.split(";").map((part) => part.trim().toLowerCase());
+  const charset = parameters.find((p) => p.startsWith("charset="))?.slice("charset=".length);
+  if (charset !== undefined && charset.replaceAll('"', "") !== "utf-8") return undefined;
+  if (mediaType === "application/x-www-form-urlencoded") return "form";
+  if (mediaType === "application/json") return "json";
+  return undefined;
+}
+
+function formatOf(event: APIGatewayProxyEventV2): Format {
+  const kind = bodyKindOf(header(event, "content-type"));
+  if (kind) return kind === "form" ? "html" : "json";
+  return (header(event, "accept") ?? "").includes("text/html") ? "html" : "json";
+}
+
+function isCrossSite(event: APIGatewayProxyEventV2): boolean {
+  const fetchSite = header(event, "sec-fetch-site")?.toLowerCase();
+  if (fetchSite !== undefined && fetchSite !== "same-origin" && fetchSite !== "none") return true;
+  const origin = header(event, "origin");
+  if (origin === undefined) return false;
+  const host = header(event, "host") ?? event.requestContext.domainName;
+  try {
+    return new URL(origin).host !== host;
+  } catch {
+    // `Origin: null` (sandboxed frames, some redirects) or garbage: not provably us.
+    return true;
+  }
+}
+
+/** The rate-limit subject: HMAC of the client's /24 or /48, so neighbours share one budget. */
+function clientIdOf(event: APIGatewayProxyEventV2, pepper: string): string {
+  try {
+    return hmacSha256Hex(pepper, ipPrefix(event.requestContext.http.sourceIp).cidr);
+  } catch {
+    return hmacSha256Hex(pepper, "unparseable-source-ip");
+  }
+}
+
+function respond(
+  statusCode: number,
+  format: Format,
+  content: { html: () => string; json: unknown },
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode,
+    headers: {
+      ...SECURITY_HEADERS,
+      "content-type": format === "html" ? "text/html; charset=utf-8" : "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...headers,
+    },
+    body: format === "html" ? content.html() : JSON.stringify(content.json),
+  };
+}
+
+class BadBodyError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BadBodyError";
+  }
+}
+
+function decodeBody(event: APIGatewayProxyEventV2, kind: BodyKind): unknown {
+  const bytes = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new BadBodyError("The request body is not valid UTF-8 text.", { cause: error });
+  }
+  if (kind === "form") {
+    const params = new URLSearchParams(text);
+    const values: Record<string, string> = {};
+    for (const name of [...FIELDS, "subject"]) {
+      const value = params.get(name);
+      if (value !== null) values[name] = value;
+    }
+    return values;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new BadBodyError("The request body is not valid JSON.", { cause: error });
+  }
+}
+
+function bodyLength(event: APIGatewayProxyEventV2): number {
+  const body = event.body ?? "";
+  return event.isBase64Encoded ? Buffer.byteLength(body, "base64") : Buffer.byteLength(body, "utf8");
+}
+
+/** The reporter's own values, echoed back (escaped) into the form so nothing has to be retyped. */
+function echoedValues(raw: unknown): ReportFormState["values"] {
+  const values: Partial<Record<ReportField, string>> = {};
+  if (raw && typeof raw === "object") {
+    for (const name of FIELDS) {
+      const value = (raw as Record<string, unknown>)[name];
+      if (typeof value === "string") values[name] = value;
+    }
+  }
+  return values;
+}
+
+function verdictMessage(verdict: Exclude<ReportVerdict, "keys_found">, prefixes: readonly string[]): string {
+  const shape = `${prefixes.join(" or ")} followed by 38 letters and digits`;
+  return verdict === "no_key_shaped_token"
+    ? `We found no Smelter API key in what you sent. Smelter keys look like ${shape}; check that the whole key was copied.`
+    : `This looks like a Smelter API key but it is not a valid one: a character is wrong or missing. Smelter keys are ${shape}; copy the key again.`;
+}
+
+/**
+ * `POST /reports`: a compromised-key report from the form (form-encoded → HTML answer) or a
+ * script (JSON → JSON answer). The answer never depends on whether a key is registered.
+ */
+export function makeReportsHandler(deps: ReportsHandlerDeps) {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger("reports");
+  const newReportId = deps.newReportId ?? randomUUID;
+  const prefixes = deps.keyPrefixes;
+
+  const invalid = (format: Format, statusCode: number, state: ReportFormState) =>
+    respond(statusCode, format, {
+      html: () => renderReportForm(state, prefixes),
+      json: {
+        status: "invalid",
+        message: state.notice ?? Object.values(state.errors ?? {})[0] ?? "The report is not valid.",
+        ...(state.errors ? { errors: state.errors } : {}),
+      },
+    });
+  const problem = (format: Format, statusCode: number, title: string, message: string, status: string) =>
+    respond(statusCode, format, {
+      html: () => renderReportProblem(title, message),
+      json: { status, message },
+    });
+
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const requestId = event.requestContext?.requestId;
+    const format = formatOf(event);
+
+    if (isCrossSite(event)) {
+      logger.warn("report refused: cross-site post", { requestId });
+      return problem(format, 403, "Not sent", "Reports can only be sent from the report form.", "forbidden");
+    }
+
+    const clientId = clientIdOf(event, deps.ipPepper);
+    const decision = await deps.rateLimiter.consume(clientId);
+    if (!decision.allowed) {
+      logger.warn("report refused: rate limited", { requestId, client: clientId.slice(0, 12) });
+      const minutes = Math.ceil(decision.retryAfterSeconds / 60);
+      const message = `Too many reports from your network. Please try again in ${minutes} ${minutes === 1 ? "minute" : "minutes"}.`;
+      return respond(
+        429,
+        format,
+        {
+          html: () => renderReportProblem("Too many reports", message),
+          json: { status: "rate_limited", message, retryAfterSeconds: decision.retryAfterSeconds },
+        },
+        { "retry-after": String(decision.retryAfterSeconds) },
+      );
+    }
+
+    const kind = bodyKindOf(header(event, "content-type"));
+    if (!kind) {
+      return problem(
+        format,
+        415,
+        "Unsupported format",
+        "Send the report as application/x-www-form-urlencoded or application/json (UTF-8).",
+        "unsupported_media_type",
+      );
+    }
+    if (bodyLength(event) > REPORT_MAX_BODY_BYTES) {
+      return problem(
+        format,
+        413,
+        "Too large",
+        "The report is larger than 64 KiB. Paste only the part that contains the key.",
+        "too_large",
+      );
+    }
+
+    let raw: unknown;
+    try {
+      raw = decodeBody(event, kind);
+    } catch (error) {
+      if (!(error instanceof BadBodyError)) throw error;
+      return invalid(format, 400, { notice: error.message });
+    }
+    const parsed = ReportSubmissionSchema.safeParse(raw);
+    if (!parsed.success) {
+      const errors: Partial<Record<ReportField, string>> = {};
+      let notice: string | undefined;
+      for (const issue of parsed.error.issues) {
+        const field = issue.path[0];
+        if (typeof field === "string" && (FIELDS as readonly string[]).includes(field)) {
+          errors[field as ReportField] ??= issue.message;
+        } else notice ??= "The report must be an object with a text field.";
+      }
+      return invalid(format, 400, { values: echoedValues(raw), errors, ...(notice ? { notice } : {}) });
+    }
+
+    const submission: ReportSubmission = parsed.data;
+    const analysis = analyseReport(submission, prefixes);
+    if (analysis.verdict !== "keys_found") {
+      return invalid(format, 422, {
+        values: echoedValues(raw),
+        errors: { text: verdictMessage(analysis.verdict, prefixes) },
+      });
+    }
+
+    const redacted = analysis.keys.map((key) => key.redacted);
+    const received = () =>
+      respond(200, format, {
+        html: () => renderReportReceived(redacted),
+        json: { status: "received", message: RECEIVED_MESSAGE, keys: redacted },
+      });
+
+    if (analysis.honeypotFilled) {
+      // Looks accepted so the bot learns nothing; nothing is stored, recorded or alerted.
+      logger.info("report dropped: honeypot", { requestId, client: clientId.slice(0, 12) });
+      return received();
+    }
+
+    const record = reportRecordFor(newReportId(), submission, analysis, clock.now());
+    try {
+      // The report goes first: the notifier reads it when the finding's occurrence streams out.
+      await deps.reports.save(record);
+      await deps.recordFindings(findingsForReport(record, analysis));
+    } catch (error) {
+      logger.error("report not recorded", {
+        requestId,
+        reportId: record.reportId,
+        error: (error as Error).name,
+      });
+      return problem(
+        format,
+        503,
+        "Not recorded",
+        "We could not record your report just now. Please send it again in a minute.",
+        "unavailable",
+      );
+    }
+    logger.info("report received", {
+      requestId,
+      reportId: record.reportId,
+      keysFound: record.keysFound,
+      keys: redacted,
+      descriptionWithheld: record.descriptionWithheld,
+      urlWithheld: record.urlWithheld,
+      withReplyAddress: record.reporterEmail !== undefined,
+      client: clientId.slice(0, 12),
+    });
+    return received();
+  };
+}
+
+/** Settings the deployed function reads once at cold start. */
+const ReportsEnvSchema = z.object({
+  KEYWATCH_KEY_PREFIXES: KeyPrefixesSchema,
+  /** Secrets Manager secret holding the IP pepper (see lib/constructs/report-form.ts). */
+  IP_PEPPER_SECRET_ID: z.string().min(1),
+  REPORT_RATE_LIMIT: z.coerce.number().int().positive().default(10),
+  REPORT_RATE_WINDOW_SECONDS: z.coerce.number().int().positive().default(3600),
+});
+
+async function fromEnvironment() {
+  const env = readEnv(ReportsEnvSchema);
+  const tables = tableNamesFromEnv(["keys", "incidents", "reports", "state"] as const);
+  const client = createDocumentClient();
+  return makeReportsHandler({
+    recordFindings: createFindingRecorder({ client, tables }),
+    reports: createReportRepository(client, tables.reports),
+    rateLimiter: createFixedWindowRateLimiter({
+      client,
+      table: tables.state,
+      scope: REPORT_RATE_SCOPE,
+      limit: env.REPORT_RATE_LIMIT,
+      windowSeconds: env.REPORT_RATE_WINDOW_SECONDS,
+    }),
+    ipPepper: await readSecretString(env.IP_PEPPER_SECRET_ID),
+    keyPrefixes: env.KEYWATCH_KEY_PREFIXES,
+  });
+}
+
+let ready: ReturnType<typeof fromEnvironment> | undefined;
+
+/** Wired once per cold start; a failed start (secret unreadable) is retried on the next request. */
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  ready ??= fromEnvironment().catch((error: unknown) => {
+    ready = undefined;
+    throw error;
+  });
+  return (await ready)(event);
+}
