@@ -1,4 +1,26 @@
+import { open } from "node:fs/promises";
 import { KeyScanner, type ScanFinding, type ScanMode } from "../../lambdas/domain/key-scanner.js";
+
+/** Large reads: a 2 GB file takes ~500 syscalls and never more than a few windows in memory. */
+export const READ_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Reads a file in chunks into one reused buffer (the scanner copies what it keeps), so a file of
+ * any size costs a fixed amount of memory and no garbage per chunk.
+ */
+export async function* readChunks(path: string, chunkSize = READ_CHUNK): AsyncGenerator<Uint8Array> {
+  const file = await open(path, "r");
+  try {
+    const buffer = Buffer.allocUnsafeSlow(chunkSize);
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, chunkSize, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
+}
 
 /** How many leading bytes decide whether an input is binary (the same heuristic git uses). */
 export const BINARY_SNIFF_LENGTH = 8192;
@@ -42,7 +64,8 @@ export async function scanSource(
       emit(scanner.push(chunk));
       continue;
     }
-    head.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    // Copied: a reader may reuse its buffer for the next chunk.
+    head.push(Buffer.from(chunk));
     headLength += chunk.byteLength;
     if (headLength >= BINARY_SNIFF_LENGTH) start();
   }

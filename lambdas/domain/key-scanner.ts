@@ -94,6 +94,7 @@ export class KeyScanner {
   /** Index in the next window from which candidates are still undecided. */
   private undecidedFrom = 0;
   private ended = false;
+  private scratch: Buffer = Buffer.alloc(0);
 
   constructor(options: ScanOptions = {}) {
     this.needles = needlesFor(options.prefixes ?? [DEFAULT_PREFIX], options.utf16 ?? false);
@@ -110,8 +111,14 @@ export class KeyScanner {
   push(chunk: Uint8Array): ScanFinding[] {
     if (this.ended) throw new Error("KeyScanner: push after end");
     if (chunk.length === 0) return [];
-    const window = this.carry.length === 0 ? asBuffer(chunk) : Buffer.concat([this.carry, chunk]);
-    return this.scanWindow(window, false);
+    if (this.carry.length === 0) return this.scanWindow(asBuffer(chunk), false);
+    // One reused buffer for carry + chunk: a fresh one per chunk costs page faults and GC.
+    const length = this.carry.length + chunk.length;
+    if (this.scratch.length < length)
+      this.scratch = Buffer.allocUnsafeSlow(Math.max(length, this.scratch.length * 2));
+    this.carry.copy(this.scratch, 0);
+    this.scratch.set(chunk, this.carry.length);
+    return this.scanWindow(this.scratch.subarray(0, length), false);
   }
 
   /** Decides the last candidates; the scanner can't be used afterwards. */

@@ -1,3 +1,5 @@
+import { isAscii } from "node:buffer";
+
 /**
  * Turns byte offsets into human positions while the scanner streams windows of input.
  * Both trackers only ever move forward and only as far as they are asked, so a buffer
@@ -21,8 +23,60 @@ export interface PositionTracker {
 
 const NEWLINE = 10;
 
-/** Counts code points between two offsets: every byte that is not a UTF-8 continuation byte. */
-function codePointsBetween(window: Uint8Array, from: number, to: number): number {
+/**
+ * Counts code points between two offsets: every byte that is not a UTF-8 continuation byte.
+ * Long lines (minified bundles, binaries) make this hot, so ASCII ranges are answered by the
+ * native SIMD check and the rest four bytes at a time.
+ */
+export function codePointsBetween(window: Uint8Array, from: number, to: number): number {
+  if (to - from < 64) return codePointsSlow(window, from, to);
+  if (isAscii(window.subarray(from, to))) return to - from;
+  let i = from;
+  let continuation = 0;
+  // Aligned 32-bit words: a continuation byte is 10xxxxxx (top bit set, next bit clear).
+  while (i < to && (window.byteOffset + i) % 4 !== 0) {
+    if (((window[i] as number) & 0xc0) === 0x80) continuation++;
+    i++;
+  }
+  const words = Math.floor((to - i) / 4);
+  const view = new Uint32Array(window.buffer, window.byteOffset + i, words);
+  for (let w = 0; w < words; w++) {
+    const word = view[w] as number;
+    const marks = (word & ~(word << 1) & 0x80808080) >>> 7;
+    continuation += Math.imul(marks, 0x01010101) >>> 24;
+  }
+  i += words * 4;
+  for (; i < to; i++) if (((window[i] as number) & 0xc0) === 0x80) continuation++;
+  return to - from - continuation;
+}
+
+/** Counts occurrences of `byte` in [from, to), four bytes at a time (exact, no false matches). */
+export function countByte(window: Uint8Array, from: number, to: number, byte: number): number {
+  let i = from;
+  let count = 0;
+  while (i < to && (window.byteOffset + i) % 4 !== 0) if (window[i++] === byte) count++;
+  const words = Math.floor((to - i) / 4);
+  if (words > 0) {
+    const view = new Uint32Array(window.buffer, window.byteOffset + i, words);
+    const pattern = Math.imul(byte, 0x01010101);
+    for (let w = 0; w < words; ) {
+      // Per-byte counters in one word: at most 255 words before they are summed, so no lane overflows.
+      const stop = Math.min(words, w + 255);
+      let lanes = 0;
+      for (; w < stop; w++) {
+        const x = (view[w] as number) ^ pattern;
+        // High bit of each byte set exactly when that byte of x is zero (no borrow between bytes).
+        lanes += (~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) >>> 7) & 0x01010101;
+      }
+      count += (lanes & 0xff) + ((lanes >>> 8) & 0xff) + ((lanes >>> 16) & 0xff) + (lanes >>> 24);
+    }
+    i += words * 4;
+  }
+  for (; i < to; i++) if (window[i] === byte) count++;
+  return count;
+}
+
+function codePointsSlow(window: Uint8Array, from: number, to: number): number {
   let count = 0;
   for (let i = from; i < to; i++) if (((window[i] as number) & 0xc0) !== 0x80) count++;
   return count;
@@ -38,18 +92,15 @@ export class LineTracker implements PositionTracker {
   advanceTo(window: Uint8Array, base: number, target: number): void {
     if (target <= this.cursor) return;
     const buffer = window as Buffer;
-    let from = this.cursor - base;
+    const from = this.cursor - base;
     const to = target - base;
-    let lastNewline = -1;
-    for (;;) {
-      const nl = buffer.indexOf(NEWLINE, from);
-      if (nl === -1 || nl >= to) break;
-      this.line++;
-      lastNewline = nl;
-      from = nl + 1;
+    const lastNewline = to > 0 ? buffer.lastIndexOf(NEWLINE, to - 1) : -1;
+    if (lastNewline >= from) {
+      this.line += countByte(window, from, lastNewline + 1, NEWLINE);
+      this.column = codePointsBetween(window, lastNewline + 1, to);
+    } else {
+      this.column += codePointsBetween(window, from, to);
     }
-    if (lastNewline >= 0) this.column = codePointsBetween(window, lastNewline + 1, to);
-    else this.column += codePointsBetween(window, this.cursor - base, to);
     this.cursor = target;
   }
 

@@ -1,0 +1,244 @@
+/**
+ * Scanner benchmark: in-process scan (text and diff mode) vs ripgrep vs secretlint on real diffs
+ * with planted keys and near-miss decoys; then the whole `keywatch scan` process vs `rg` on 100 MB.
+ * Run: npm run bench:scan   (needs `npm run build` for the process comparison, and `rg`)
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import { checkOf, generateKey, keyHash } from "../lambdas/domain/key-format.js";
+import { scanBuffer } from "../lambdas/domain/key-scanner.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const CORPUS = join(ROOT, "..", "shared", "corpus", "smelter-history.patch.gz");
+const PATTERN = "\\bsmk_[0-9A-Za-z]{38}\\b";
+const PLANTED = 200;
+const RUNS = 7;
+const SECRETLINT_SLICE = 2 * 1024 * 1024;
+const BIG_FILE = 100 * 1024 * 1024;
+
+function loadCorpus(): { text: Buffer; source: string } {
+  if (existsSync(CORPUS))
+    return { text: gunzipSync(readFileSync(CORPUS)), source: "shared/corpus/smelter-history.patch.gz" };
+  // CI may lack ../shared: fall back to large real text shipped in installed packages.
+  const dir = join(ROOT, "node_modules", "typescript", "lib");
+  const parts = readdirSync(dir)
+    .filter((name) => name.endsWith(".js") || name.endsWith(".d.ts"))
+    .map((name) => readFileSync(join(dir, name)));
+  return {
+    text: Buffer.concat(parts).subarray(0, 24 * 1024 * 1024),
+    source: "node_modules/typescript/lib (fallback)",
+  };
+}
+
+/** Near misses a real scanner must not report. */
+function decoys(): string[] {
+  const key = generateKey();
+  const body31 = key.slice(4, 35);
+  const wrongCheck = key.slice(0, -1) + (key.endsWith("A") ? "B" : "A");
+  return [
+    wrongCheck, // right shape, bad checksum
+    `smk_${body31}${checkOf(`smk_${body31}`)}`, // one character short, its own valid check
+    `x${generateKey()}`, // inside a longer base62 run (before)
+    `${generateKey()}Q`, // inside a longer base62 run (after)
+    generateKey("abc_"), // another deployment's prefix
+  ];
+}
+
+/** Appends planted tokens to the ends of added lines, so hunk line counts stay right. */
+function plant(corpus: Buffer): { text: Buffer; keys: Set<string>; decoyCount: number } {
+  const text = corpus.toString("latin1");
+  const addedLines: number[] = [];
+  for (let at = text.indexOf("\n+"); at !== -1; at = text.indexOf("\n+", at + 2)) {
+    if (!text.startsWith("\n+++", at)) addedLines.push(text.indexOf("\n", at + 1));
+  }
+  const slots = PLANTED * 2;
+  const step = Math.floor(addedLines.length / slots);
+  const keys = new Set<string>();
+  const inserts = new Map<number, string>();
+  let decoyCount = 0;
+  for (let i = 0; i < slots; i++) {
+    const end = addedLines[i * step] as number;
+    if (i % 2 === 0) {
+      const key = generateKey();
+      keys.add(keyHash(key));
+      inserts.set(end, ` "${key}"`);
+    } else {
+      const batch = decoys();
+      decoyCount += batch.length;
+      inserts.set(end, ` ${batch.join(" ")}`);
+    }
+  }
+  let out = "";
+  let last = 0;
+  for (const [end, insert] of [...inserts].sort((a, b) => a[0] - b[0])) {
+    out += text.slice(last, end) + insert;
+    last = end;
+  }
+  out += text.slice(last);
+  return { text: Buffer.from(out, "latin1"), keys, decoyCount };
+}
+
+function best(run: () => void, runs = RUNS): number {
+  let fastest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint();
+    run();
+    fastest = Math.min(fastest, Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  return fastest;
+}
+
+const mbps = (bytes: number, seconds: number) => (bytes / 1e6 / seconds).toFixed(0);
+
+function score(foundHashes: string[], planted: Set<string>) {
+  const hits = new Set(foundHashes.filter((hash) => planted.has(hash)));
+  return {
+    recall: `${((hits.size / planted.size) * 100).toFixed(1)}%`,
+    falsePositives: foundHashes.filter((hash) => !planted.has(hash)).length,
+  };
+}
+
+function tool(name: string, args: string[]): string | undefined {
+  const result = spawnSync(name, args, { encoding: "utf8" });
+  return result.status === 0 ? result.stdout.trim().split("\n")[0] : undefined;
+}
+
+const rows: Record<string, string | number>[] = [];
+const { text: corpus, source } = loadCorpus();
+const { text, keys, decoyCount } = plant(corpus);
+const work = mkdtempSync(join(tmpdir(), "keywatch-bench-"));
+const corpusFile = join(work, "corpus.patch");
+writeFileSync(corpusFile, text);
+
+console.log("machine:", {
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  node: process.version,
+  ripgrep: tool("rg", ["--version"]) ?? "absent",
+});
+console.log("corpus:", { source, bytes: text.length, plantedKeys: keys.size, decoys: decoyCount });
+
+for (const mode of ["text", "diff"] as const) {
+  let found: string[] = [];
+  const seconds = best(() => {
+    found = scanBuffer(text, { mode }).map((finding) => finding.keyHash);
+  });
+  rows.push({
+    tool: `keywatch in-process (${mode} mode)`,
+    bytes: text.length,
+    "MB/s": mbps(text.length, seconds),
+    ...score(found, keys),
+  });
+}
+
+function rgMatches(file: string): string[] {
+  const out = execFileSync("rg", ["-j1", "--no-mmap", "-o", "-N", "--no-filename", PATTERN, file], {
+    encoding: "latin1",
+    maxBuffer: 1 << 30,
+  });
+  return out.split("\n").filter(Boolean);
+}
+
+if (tool("rg", ["--version"])) {
+  let found: string[] = [];
+  const seconds = best(() => {
+    found = rgMatches(corpusFile).map(keyHash);
+  });
+  rows.push({
+    tool: "ripgrep -j1 --no-mmap (process)",
+    bytes: text.length,
+    "MB/s": mbps(text.length, seconds),
+    ...score(found, keys),
+  });
+}
+
+const secretlintBin = join(ROOT, "node_modules", ".bin", "secretlint");
+if (existsSync(secretlintBin)) {
+  // secretlint is orders of magnitude slower: it runs on a slice (same planted density).
+  const sliceEnd = text.indexOf(10, SECRETLINT_SLICE) + 1;
+  const slice = text.subarray(0, sliceEnd);
+  const sliceFile = join(work, "slice.patch");
+  writeFileSync(sliceFile, slice);
+  const sliceKeys = new Set(
+    scanBuffer(slice, { mode: "text" })
+      .map((f) => f.keyHash)
+      .filter((h) => keys.has(h)),
+  );
+  const config = join(work, ".secretlintrc.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      rules: [
+        {
+          id: "@secretlint/secretlint-rule-pattern",
+          options: { patterns: [{ name: "smelter key", patterns: [`/${PATTERN}/`] }] },
+        },
+      ],
+    }),
+  );
+  let found: string[] = [];
+  const seconds = best(() => {
+    const output = join(work, "secretlint.json");
+    // Its stdout is cut when large: the report goes to a file.
+    spawnSync(secretlintBin, ["--secretlintrc", config, "--format", "json", "--output", output, sliceFile], {
+      cwd: work,
+      stdio: "ignore",
+    });
+    const report = JSON.parse(readFileSync(output, "utf8")) as { messages: { range: [number, number] }[] }[];
+    const sliceText = slice.toString("utf8");
+    found = report.flatMap((file) =>
+      file.messages.map((m) => keyHash(sliceText.slice(m.range[0], m.range[1]))),
+    );
+  }, 3);
+  rows.push({
+    tool: "secretlint + rule-pattern (process, slice)",
+    bytes: slice.length,
+    "MB/s": mbps(slice.length, seconds),
+    ...score(found, sliceKeys),
+  });
+}
+console.table(rows);
+
+// The whole CLI process on 100 MB against ripgrep on the same file.
+const cli = join(ROOT, "dist", "bin", "keywatch.js");
+if (existsSync(cli) && tool("rg", ["--version"])) {
+  const bigFile = join(work, "big.patch");
+  const copies = Math.ceil(BIG_FILE / text.length);
+  writeFileSync(bigFile, Buffer.concat(Array.from({ length: copies }, () => text)).subarray(0, BIG_FILE));
+  const bytes = statSync(bigFile).size;
+  const expected = rgMatches(bigFile).filter((match) => keys.has(keyHash(match))).length;
+  let keywatchFound = 0;
+  const keywatchSeconds = best(() => {
+    const result = spawnSync(process.execPath, [cli, "scan", bigFile], {
+      encoding: "utf8",
+      maxBuffer: 1 << 28,
+    });
+    if (result.status !== 1) throw new Error(`keywatch scan exited ${result.status}: ${result.stderr}`);
+    keywatchFound = result.stdout.split("\n").filter(Boolean).length;
+  }, 5);
+  const rgSeconds = best(() => rgMatches(bigFile), 5);
+  console.table([
+    {
+      command: "node dist/bin/keywatch.js scan FILE",
+      seconds: keywatchSeconds.toFixed(3),
+      "MB/s": mbps(bytes, keywatchSeconds),
+      findings: keywatchFound,
+    },
+    {
+      command: "rg -j1 --no-mmap -o PATTERN FILE",
+      seconds: rgSeconds.toFixed(3),
+      "MB/s": mbps(bytes, rgSeconds),
+      findings: `${expected} keys + decoys`,
+    },
+  ]);
+  console.log(
+    `100 MB file (${bytes} bytes): keywatch scan / ripgrep = ${(keywatchSeconds / rgSeconds).toFixed(2)}x (target <= 10x)`,
+  );
+} else {
+  console.log("process comparison skipped: run `npm run build` first and install ripgrep");
+}
+rmSync(work, { recursive: true, force: true });
