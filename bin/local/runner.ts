@@ -10,6 +10,7 @@ import { CONSOLE_PAGE_PATHS, makeConsolePageHandler } from "../../lambdas/handle
 import { CONSOLE_API_ROUTES, makeConsoleApiHandler } from "../../lambdas/handlers/console-api.js";
 import { handler as healthz } from "../../lambdas/handlers/healthz.js";
 import { type LocalEnvironment, openLocalEnvironment } from "./local-environment.js";
+import { reportFormRoutes } from "./report-form-routes.js";
 import { homePaths, type LocalSettings } from "./settings.js";
 
 export class PortInUseError extends Error {
@@ -70,7 +71,7 @@ export function localRoutes(ctx: RunnerContext): Route[] {
     { method: "GET", path: "/healthz", handler: healthz },
     ...CONSOLE_PAGE_PATHS.map((path): Route => ({ method: "GET", path, handler: consolePage })),
     ...CONSOLE_API_ROUTES.map((r): Route => ({ method: r.method, path: r.path, handler: consoleApi })),
-    // GAP (report form, issue #6): GET /report, POST /reports
+    ...reportFormRoutes(ctx),
     // GAP (partner webhook, issue #5): POST /github/secret-scanning
   ];
 }
