@@ -53,10 +53,12 @@ export async function detectAnomalies(
   deps: DetectAnomaliesDeps,
 ): Promise<DetectionResult> {
   const t = deps.thresholds;
-  const statuses = await deps.keyStatus([...batch.keys.keys()]);
+  // Most-used keys first: the lookup may cap how many unknown ids it resolves per batch.
+  const byUse = [...batch.keys.values()].sort((a, b) => b.accepted - a.accepted || b.requests - a.requests);
+  const statuses = await deps.keyStatus(byUse.map((k) => k.keyId));
   // A key is ours if the registry knows it or the authorizer accepted it; refused unknown keys
   // only count towards credential stuffing (no baseline per guessed key).
-  const keys = [...batch.keys.values()].filter((k) => statuses.has(k.keyId) || k.accepted > 0);
+  const keys = byUse.filter((k) => statuses.has(k.keyId) || k.accepted > 0);
   const stored = await deps.state.loadBaselines(keys.map((k) => k.keyId));
   const result: DetectionResult = {
     anomalies: [],

@@ -1,0 +1,139 @@
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandOutput,
+} from "@aws-sdk/lib-dynamodb";
+import { type Anomaly, AnomalySchema, type AnomalyType } from "../domain/anomaly/anomaly.js";
+import type { AnomalyStore } from "../domain/anomaly/ports.js";
+import type { WriteCounter } from "./dynamodb-anomaly-state.js";
+
+/** Anomalies are kept for investigations, then expire (docs/privacy.md). */
+export const ANOMALY_RETENTION_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+export class AnomalyRepositoryError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "AnomalyRepositoryError";
+  }
+}
+
+export interface AnomalyRepository extends AnomalyStore {
+  /** Anomalies whose window starts in [from, to), oldest first, optionally of one type. */
+  listByTime(range: { from: Date; to: Date; type?: AnomalyType; limit?: number }): Promise<Anomaly[]>;
+  /** One key's anomalies, newest first. */
+  listByKey(keyId: string, options?: { limit?: number }): Promise<Anomaly[]>;
+}
+
+const FIELDS = [
+  "type",
+  "severity",
+  "keyId",
+  "projectId",
+  "ipPrefix",
+  "countries",
+  "windowStart",
+  "windowEnd",
+  "count",
+  "incidentId",
+] as const;
+
+function toAnomaly(item: Record<string, unknown>): Anomaly | undefined {
+  const picked: Record<string, unknown> = {};
+  for (const field of FIELDS) if (item[field] !== undefined) picked[field] = item[field];
+  const parsed = AnomalySchema.safeParse(picked);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * The anomalies table: pk = the subject (`ANOMALY#KEY#<keyId>` or `ANOMALY#CLIENT#<hmac>`),
+ * sk = window start + type (+ country), so a retried batch overwrites instead of duplicating;
+ * the `byTime` index partitions by UTC day (gsi1pk `ANOMALY#DAY#<date>`, gsi1sk window start).
+ */
+export function createAnomalyRepository(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  options: { counter?: WriteCounter } = {},
+): AnomalyRepository {
+  const counter = options.counter ?? { writes: 0 };
+  return {
+    async save(anomalies) {
+      const items = new Map<string, Record<string, unknown>>();
+      for (const { anomaly, subject } of anomalies) {
+        const start = Date.parse(anomaly.windowStart);
+        const pk = `ANOMALY#${subject}`;
+        const sk = `${anomaly.windowStart}#${anomaly.type}#${anomaly.countries?.join(",") ?? ""}`;
+        items.set(`${pk}|${sk}`, {
+          pk,
+          sk,
+          gsi1pk: `ANOMALY#DAY#${anomaly.windowStart.slice(0, 10)}`,
+          gsi1sk: `${anomaly.windowStart}#${anomaly.type}#${subject}`,
+          ...anomaly,
+          expiresAt: Math.floor(start / 1000) + ANOMALY_RETENTION_DAYS * 86_400,
+        });
+      }
+      const all = [...items.values()];
+      for (let i = 0; i < all.length; i += 25) {
+        let requests: Record<string, unknown>[] | undefined = all
+          .slice(i, i + 25)
+          .map((Item) => ({ PutRequest: { Item } }));
+        for (let attempt = 0; requests && requests.length > 0; attempt++) {
+          if (attempt === 5) throw new AnomalyRepositoryError("anomalies still unprocessed after 5 attempts");
+          if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          counter.writes += requests.length;
+          const out: BatchWriteCommandOutput = await client.send(
+            new BatchWriteCommand({ RequestItems: { [tableName]: requests as never } }),
+          );
+          requests = out.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined;
+        }
+      }
+    },
+
+    async listByTime({ from, to, type, limit = 1_000 }) {
+      const found: Anomaly[] = [];
+      const firstDay = Math.floor(from.getTime() / DAY_MS);
+      const lastDay = Math.floor((to.getTime() - 1) / DAY_MS);
+      for (let day = firstDay; day <= lastDay && found.length < limit; day++) {
+        const date = new Date(day * DAY_MS).toISOString().slice(0, 10);
+        let cursor: Record<string, unknown> | undefined;
+        do {
+          const out: QueryCommandOutput = await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: "byTime",
+              KeyConditionExpression: "gsi1pk = :day AND gsi1sk BETWEEN :from AND :to",
+              ExpressionAttributeValues: {
+                ":day": `ANOMALY#DAY#${date}`,
+                ":from": from.toISOString(),
+                // "~" sorts after every "#type#subject" suffix of the last millisecond.
+                ":to": `${new Date(to.getTime() - 1).toISOString()}~`,
+              },
+              ExclusiveStartKey: cursor,
+            }),
+          );
+          for (const item of out.Items ?? []) {
+            const anomaly = toAnomaly(item);
+            if (anomaly && (!type || anomaly.type === type) && found.length < limit) found.push(anomaly);
+          }
+          cursor = out.LastEvaluatedKey;
+        } while (cursor && found.length < limit);
+      }
+      return found;
+    },
+
+    async listByKey(keyId, { limit = 100 } = {}) {
+      const out = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": `ANOMALY#KEY#${keyId}` },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      return (out.Items ?? []).flatMap((item) => toAnomaly(item) ?? []);
+    },
+  };
+}
