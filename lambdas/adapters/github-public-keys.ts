@@ -17,8 +17,8 @@ export class PublicKeysUnavailableError extends Error {
 
 /** Minimal structured logger (Powertools' Logger fits). */
 export interface DirectoryLogger {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface GitHubPublicKeysOptions {

@@ -1,6 +1,16 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { Clock } from "../adapters/clock.js";
-import { type PublicKeyDirectory, PublicKeysUnavailableError } from "../adapters/github-public-keys.js";
+import { z } from "zod";
+import { type Clock, systemClock } from "../adapters/clock.js";
+import { KeyPrefixesSchema, readEnv, tableNamesFromEnv } from "../adapters/config.js";
+import { createDocumentClient } from "../adapters/dynamodb-client.js";
+import { createFindingRecorder } from "../adapters/finding-recorder.js";
+import {
+  createGitHubPublicKeys,
+  DEFAULT_GITHUB_API_URL,
+  type PublicKeyDirectory,
+  PublicKeysUnavailableError,
+} from "../adapters/github-public-keys.js";
+import { createLogger } from "../adapters/logger.js";
 import type { RecordFindings } from "../domain/finding.js";
 import { verifyPartnerSignature } from "../domain/partner-signature.js";
 import {
@@ -19,9 +29,9 @@ export const SIGNATURE_HEADER = "github-public-key-signature";
 const KEY_IDENTIFIER = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export interface HandlerLogger {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface SecretScanningDeps {
@@ -130,3 +140,39 @@ export function makeSecretScanningHandler(deps: SecretScanningDeps) {
     return json(200, labels);
   };
 }
+
+const SettingsSchema = z.object({
+  GITHUB_API_URL: z.string().url().default(DEFAULT_GITHUB_API_URL),
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  KEYWATCH_KEY_PREFIXES: KeyPrefixesSchema,
+});
+
+/** Wired from the environment once per cold start (the first invocation), then reused. */
+function fromEnvironment() {
+  const settings = readEnv(SettingsSchema);
+  const logger = createLogger("secret-scanning");
+  const clock = systemClock;
+  return makeSecretScanningHandler({
+    recordFindings: createFindingRecorder({
+      client: createDocumentClient(),
+      tables: tableNamesFromEnv(["keys", "incidents"]),
+      clock,
+    }),
+    publicKeys: createGitHubPublicKeys({
+      apiUrl: settings.GITHUB_API_URL,
+      ...(settings.GITHUB_TOKEN ? { token: settings.GITHUB_TOKEN } : {}),
+      clock,
+      logger,
+    }),
+    prefixes: settings.KEYWATCH_KEY_PREFIXES,
+    clock,
+    logger,
+  });
+}
+
+let wired: ReturnType<typeof makeSecretScanningHandler> | undefined;
+
+export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  wired ??= fromEnvironment();
+  return wired(event);
+};
