@@ -1,0 +1,498 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateKey, keyHash, redactKey } from "../../lambdas/domain/key-format.js";
+import { zipFixture } from "../support/zip-fixture.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CLI = join(ROOT, "dist", "bin", "keywatch.js");
+
+interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function keywatch(
+  args: string[],
+  options: { input?: string | Buffer; cwd?: string; nodeArgs?: string[] } = {},
+): CliResult {
+  const result = spawnSync(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], {
+    input: options.input ?? "",
+    cwd: options.cwd,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 120_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The part of a key that only the raw key contains (its redacted form shows prefix, 4 and 4). */
+function secretPart(key: string): string {
+  return key.slice(8, 38);
+}
+
+let work: string;
+beforeAll(() => {
+  if (!existsSync(CLI) || !existsSync(join(ROOT, "dist", "bin", "commands", "scan.js"))) {
+    throw new Error(`${CLI} is missing: run \`npm run build\` first (\`npm test\` builds before testing)`);
+  }
+  work = mkdtempSync(join(tmpdir(), "keywatch-cli-scan-"));
+});
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+function freshDir(name: string): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+describe("scan output", () => {
+  it("prints one JSON line per key with file, line, column, redacted form and hash", () => {
+    const dir = freshDir("output");
+    const [a, b] = [generateKey(), generateKey()];
+    writeFileSync(join(dir, "config.env"), `# settings\nSMELTER_KEY=${a}\n  other: "${b}"\n`);
+
+    const result = keywatch(["scan", "config.env"], { cwd: dir });
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout)).toEqual([
+      { file: "config.env", line: 2, column: 13, redacted: redactKey(a), keyHash: keyHash(a) },
+      { file: "config.env", line: 3, column: 11, redacted: redactKey(b), keyHash: keyHash(b) },
+    ]);
+  });
+
+  it("exits 0 with no output when only near misses are present", () => {
+    const dir = freshDir("clean");
+    const key = generateKey();
+    const badCheck = key.slice(0, -1) + (key.endsWith("A") ? "B" : "A");
+    writeFileSync(join(dir, "a.txt"), `${badCheck}\nx${generateKey()}\n${generateKey()}9\n`);
+
+    const result = keywatch(["scan", join(dir, "a.txt")]);
+
+    expect(result).toMatchObject({ status: 0, stdout: "", stderr: "" });
+  });
+
+  it("never prints the raw key, in JSON lines or SARIF", () => {
+    const dir = freshDir("no-echo");
+    const key = generateKey();
+    writeFileSync(join(dir, "leak.ts"), `export const key = "${key}";\n`);
+
+    const json = keywatch(["scan", dir]);
+    const sarif = keywatch(["scan", "--format", "sarif", dir]);
+
+    expect(json.status).toBe(1);
+    expect(sarif.status).toBe(1);
+    for (const output of [json.stdout, json.stderr, sarif.stdout, sarif.stderr]) {
+      expect(output).not.toContain(secretPart(key));
+    }
+  });
+});
+
+describe("scan paths", () => {
+  it("recurses into directories in name order and skips .git/", () => {
+    const dir = freshDir("tree");
+    const [top, nested, hidden] = [generateKey(), generateKey(), generateKey()];
+    mkdirSync(join(dir, "src", "deep"), { recursive: true });
+    mkdirSync(join(dir, ".git"));
+    writeFileSync(join(dir, "a.txt"), top);
+    writeFileSync(join(dir, "src", "deep", "b.txt"), nested);
+    writeFileSync(join(dir, ".git", "config"), hidden);
+
+    const result = keywatch(["scan", "."], { cwd: dir });
+
+    expect(jsonLines(result.stdout).map((f) => [f.file, f.keyHash])).toEqual([
+      ["a.txt", keyHash(top)],
+      [join("src", "deep", "b.txt"), keyHash(nested)],
+    ]);
+  });
+
+  it("reports a symbolic-link loop once and still finishes the scan", () => {
+    const dir = freshDir("loop");
+    const key = generateKey();
+    mkdirSync(join(dir, "sub"));
+    symlinkSync("..", join(dir, "sub", "up"));
+    symlinkSync("self", join(dir, "self"));
+    writeFileSync(join(dir, "sub", "k.txt"), key);
+
+    const result = keywatch(["scan", dir]);
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout)).toHaveLength(1);
+    expect(result.stderr).toMatch(/up: directory loop/);
+    expect(result.stderr).toMatch(/self: symbolic link loop/);
+  });
+
+  it("exits 2 with one line on stderr for a missing path", () => {
+    const result = keywatch(["scan", join(work, "does-not-exist")]);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr.trimEnd().split("\n")).toEqual([
+      `keywatch scan: ${join(work, "does-not-exist")}: no such file or directory`,
+    ]);
+  });
+
+  it("exits 2 for a path that exists but cannot be read (a socket)", async () => {
+    const dir = freshDir("socket");
+    const socket = join(dir, "s.sock");
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      const result = keywatch(["scan", socket]);
+
+      expect(result.status).toBe(2);
+      expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(result.stderr).toContain("s.sock");
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("exits 1 when a key is found even if another path failed, and scans the rest", () => {
+    const dir = freshDir("partial");
+    const key = generateKey();
+    writeFileSync(join(dir, "z.txt"), key);
+
+    const result = keywatch(["scan", join(dir, "missing"), join(dir, "z.txt")]);
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout).map((f) => f.keyHash)).toEqual([keyHash(key)]);
+    expect(result.stderr).toContain("missing: no such file or directory");
+  });
+});
+
+describe("scan binary content", () => {
+  it("finds keys among NUL bytes and invalid UTF-8, as ASCII and as UTF-16LE", () => {
+    const dir = freshDir("binary");
+    const [ascii, wide] = [generateKey(), generateKey()];
+    writeFileSync(
+      join(dir, "app.bin"),
+      Buffer.concat([
+        Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0xff, 0xfe, 0xc3, 0x28]),
+        Buffer.from(ascii),
+        Buffer.from([0, 0xe2, 0x82]),
+        Buffer.from(wide, "utf16le"),
+        Buffer.from([0, 0]),
+      ]),
+    );
+
+    const result = keywatch(["scan", join(dir, "app.bin")]);
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout).map((f) => f.keyHash)).toEqual([keyHash(ascii), keyHash(wide)]);
+  });
+
+  it("finds keys in stored and in deflated zip entries (jar, apk, whl)", () => {
+    const dir = freshDir("zip");
+    const [stored, deflated] = [generateKey(), generateKey()];
+    writeFileSync(
+      join(dir, "app.apk"),
+      zipFixture([
+        { name: "assets/config.json", content: Buffer.from(`{"key":"${stored}"}`), method: "stored" },
+        {
+          name: "classes.dex",
+          content: Buffer.concat([
+            Buffer.alloc(5000, 7),
+            Buffer.from(`\0${deflated}\0`),
+            Buffer.alloc(5000, 9),
+          ]),
+          method: "deflated",
+        },
+      ]),
+    );
+
+    const result = keywatch(["scan", "app.apk"], { cwd: dir });
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout).map((f) => [f.file, f.keyHash])).toEqual([
+      ["app.apk", keyHash(stored)],
+      ["app.apk!classes.dex", keyHash(deflated)],
+    ]);
+  });
+
+  it("streams a 2 GB sparse file with a key near its end in bounded memory", () => {
+    const file = join(work, "huge.bin");
+    const key = generateKey();
+    const size = 2 * 1024 * 1024 * 1024;
+    const fd = openSync(file, "w");
+    ftruncateSync(fd, size);
+    writeSync(fd, Buffer.from(`\nkey=${key}\n`), 0, key.length + 6, size - 200);
+    closeSync(fd);
+    const preload = join(work, "max-rss.mjs");
+    writeFileSync(
+      preload,
+      'process.on("exit", () => process.stderr.write("maxRSS=" + process.resourceUsage().maxRSS + "\\n"));\n',
+    );
+
+    const result = keywatch(["scan", file], { nodeArgs: ["--import", preload] });
+    rmSync(file);
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout)).toMatchObject([{ keyHash: keyHash(key), line: 2, column: 5 }]);
+    const maxRssKb = Number(/maxRSS=(\d+)/.exec(result.stderr)?.[1]);
+    expect(maxRssKb).toBeLessThan(256 * 1024);
+  }, 180_000);
+});
+
+describe("scan stdin", () => {
+  const diff = (key: string) =>
+    [
+      "diff --git a/src/config.ts b/src/config.ts",
+      "index 1111111..2222222 100644",
+      "--- a/src/config.ts",
+      "+++ b/src/config.ts",
+      "@@ -7,2 +7,3 @@ export const config = {",
+      "   region: 'eu',",
+      `+  apiKey: "${key}",`,
+      " };",
+      "",
+    ].join("\n");
+
+  it("reads a diff from - and names the diffed file and its new line", () => {
+    const key = generateKey();
+
+    const result = keywatch(["scan", "-"], { input: diff(key) });
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout)).toEqual([
+      { file: "src/config.ts", line: 8, column: 12, redacted: redactKey(key), keyHash: keyHash(key) },
+    ]);
+  });
+
+  it("reads stdin when no PATH is given; plain text is reported as -", () => {
+    const key = generateKey();
+
+    const result = keywatch(["scan"], { input: `hello\n${key}\n` });
+
+    expect(jsonLines(result.stdout)).toMatchObject([{ file: "-", line: 2, column: 1 }]);
+  });
+
+  it("treats an empty stdin as nothing to scan: exit 0, no output", () => {
+    expect(keywatch(["scan", "-"], { input: "" })).toMatchObject({ status: 0, stdout: "", stderr: "" });
+  });
+});
+
+describe("scan options", () => {
+  it("looks only for the prefixes given with repeated --prefix", () => {
+    const dir = freshDir("prefixes");
+    const [abc, xyz, smk] = [generateKey("abc_"), generateKey("xyz_"), generateKey()];
+    writeFileSync(join(dir, "k.txt"), `${abc}\n${xyz}\n${smk}\n`);
+
+    const result = keywatch(["scan", "--prefix", "abc_", "--prefix", "xyz_", join(dir, "k.txt")]);
+
+    expect(jsonLines(result.stdout).map((f) => f.keyHash)).toEqual([keyHash(abc), keyHash(xyz)]);
+  });
+
+  it.each([
+    [["--format", "xml"], /--format must be/],
+    [["--prefix", "SMK_"], /--prefix "SMK_"/],
+    [["--no-such-option"], /Unknown option/],
+  ])("rejects %j with exit 2 and a one-line message", (args, message) => {
+    const result = keywatch(["scan", ...args, "."]);
+
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(message);
+  });
+});
+
+/** The parts of the SARIF 2.1.0 schema (sarif-schema-2.1.0.json) a consumer relies on. */
+const SARIF_REQUIRED = {
+  type: "object",
+  required: ["version", "runs"],
+  properties: {
+    version: { const: "2.1.0" },
+    $schema: { type: "string", format: "uri" },
+    runs: {
+      type: "array",
+      minItems: 1,
+      items: {
+        type: "object",
+        required: ["tool"],
+        properties: {
+          tool: {
+            type: "object",
+            required: ["driver"],
+            properties: {
+              driver: {
+                type: "object",
+                required: ["name"],
+                properties: {
+                  name: { type: "string" },
+                  rules: { type: "array", items: { type: "object", required: ["id"] } },
+                },
+              },
+            },
+          },
+          results: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["message", "ruleId", "level", "locations", "partialFingerprints"],
+              properties: {
+                message: { type: "object", required: ["text"] },
+                level: { enum: ["none", "note", "warning", "error"] },
+                locations: {
+                  type: "array",
+                  minItems: 1,
+                  items: {
+                    type: "object",
+                    required: ["physicalLocation"],
+                    properties: {
+                      physicalLocation: {
+                        type: "object",
+                        required: ["artifactLocation", "region"],
+                        properties: {
+                          artifactLocation: {
+                            type: "object",
+                            required: ["uri"],
+                            properties: { uri: { type: "string", format: "uri-reference" } },
+                          },
+                          region: {
+                            type: "object",
+                            required: ["startLine", "startColumn"],
+                            properties: {
+                              startLine: { type: "integer", minimum: 1 },
+                              startColumn: { type: "integer", minimum: 1 },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+                partialFingerprints: { type: "object", additionalProperties: { type: "string" } },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+describe("scan --format sarif", () => {
+  it("prints one SARIF 2.1.0 log with rule, level, location and the key hash as fingerprint", () => {
+    const dir = freshDir("sarif dir");
+    const key = generateKey();
+    writeFileSync(join(dir, "main file.ts"), `\n\nconst k = "${key}";\n`);
+    const ajv = new Ajv.default({ allErrors: true, strict: false });
+    addFormats.default(ajv);
+
+    const result = keywatch(["scan", "--format", "sarif", "main file.ts"], { cwd: dir });
+    const log = JSON.parse(result.stdout) as {
+      runs: { tool: { driver: { rules: { id: string }[] } }; results: Record<string, unknown>[] }[];
+    };
+
+    expect(result.status).toBe(1);
+    expect(ajv.validate(SARIF_REQUIRED, log), ajv.errorsText()).toBe(true);
+    const [run] = log.runs;
+    expect(run?.results).toMatchObject([
+      {
+        ruleId: run?.tool.driver.rules[0]?.id,
+        level: "error",
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: "main%20file.ts" },
+              region: { startLine: 3, startColumn: 12 },
+            },
+          },
+        ],
+        partialFingerprints: { "keyHash/v1": keyHash(key) },
+      },
+    ]);
+  });
+
+  it("prints a valid log with no results when there are no keys", () => {
+    const result = keywatch(["scan", "--format", "sarif", "-"], { input: "nothing here\n" });
+
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ version: "2.1.0", runs: [{ results: [] }] });
+  });
+});
+
+describe("start-up time", () => {
+  function medianMs(run: () => void): number {
+    run();
+    const times: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const start = process.hrtime.bigint();
+      run();
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    return times.sort((a, b) => a - b)[4] as number;
+  }
+
+  it("answers keywatch --version in under 150 ms (median of 9 runs)", () => {
+    const version = medianMs(() => expect(keywatch(["--version"]).stdout).toMatch(/^\d+\.\d+\.\d+\n$/));
+    // Bare `node` start-up, for reading a failure on a loaded machine.
+    const bareNode = medianMs(() => spawnSync(process.execPath, ["-e", "0"]));
+
+    expect(version, `keywatch --version ${version} ms; bare node ${bareNode} ms`).toBeLessThan(150);
+  });
+});
+
+describe("git pre-commit hook", () => {
+  function git(repo: string, ...args: string[]): void {
+    execFileSync("git", args, { cwd: repo, stdio: "ignore" });
+  }
+  function hook(repo: string): CliResult {
+    const result = spawnSync("sh", ["-c", `git diff --cached | "${process.execPath}" "${CLI}" scan -`], {
+      cwd: repo,
+      encoding: "utf8",
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  it("blocks a commit whose staged diff adds a key, and lets a clean one through", () => {
+    const repo = freshDir("repo");
+    git(repo, "init", "-q");
+    git(repo, "config", "user.email", "dev@example.invalid");
+    git(repo, "config", "user.name", "Dev");
+    writeFileSync(join(repo, "app.ts"), "export const a = 1;\n");
+    git(repo, "add", "app.ts");
+    git(repo, "commit", "-q", "-m", "init");
+    const key = generateKey();
+    writeFileSync(join(repo, "app.ts"), `export const a = 1;\nexport const key = "${key}";\n`);
+    git(repo, "add", "app.ts");
+
+    const blocked = hook(repo);
+    writeFileSync(join(repo, "app.ts"), "export const a = 2;\n");
+    git(repo, "add", "app.ts");
+    const clean = hook(repo);
+
+    expect(blocked.status).toBe(1);
+    expect(jsonLines(blocked.stdout)).toEqual([
+      { file: "app.ts", line: 2, column: 21, redacted: redactKey(key), keyHash: keyHash(key) },
+    ]);
+    expect(clean).toMatchObject({ status: 0, stdout: "" });
+  });
+});
