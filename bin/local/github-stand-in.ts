@@ -1,0 +1,572 @@
+import { createHash } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { components } from "@octokit/openapi-types";
+import {
+  type CodeFile,
+  createRecordedShapeEventStream,
+  type EventStreamOptions,
+  type RecordedShapeEventStream,
+} from "./github-event-stream.js";
+import { codeSearchItemExample, commitExample, compareExample, rateLimitExample } from "./github-fixtures.js";
+
+export type {
+  CodeFile,
+  GitHubEventFixture,
+  PlantedKey,
+  RecordedShapeEventStream,
+} from "./github-event-stream.js";
+export { createRecordedShapeEventStream };
+
+/** What a fault makes the next matching responses be. */
+export type FaultKind =
+  | "secondary_limit"
+  | "too_many_requests"
+  | "primary_limit"
+  | "server_error"
+  | "malformed_json";
+
+export interface Fault {
+  /** Path prefix (`/events`, `/search/code`, `/repos/`) or a pattern matched against the path. */
+  path: string | RegExp;
+  kind: FaultKind;
+  /** How many responses (default 1). */
+  count?: number;
+  /** `retry-after` seconds (secondary limits, 429) or seconds until `x-ratelimit-reset` (primary). */
+  retryAfter?: number;
+  /** 5xx status (default 502). */
+  status?: number;
+}
+
+export interface PublicKeyEntry {
+  key_identifier: string;
+  key: string;
+  is_current: boolean;
+}
+
+export interface StandInRequest {
+  method: string;
+  path: string;
+  query: string;
+  accept: string;
+  status: number;
+  at: number;
+}
+
+export interface GitHubStandInOptions {
+  port?: number;
+  /** Events to serve; published (made visible on /events) with `publish`, or all at once with `publishAll`. */
+  stream?: RecordedShapeEventStream;
+  /** Builds a stream from these options instead. */
+  streamOptions?: EventStreamOptions;
+  publishAll?: boolean;
+  /** `X-Poll-Interval` seconds (GitHub: 60). */
+  pollIntervalSeconds?: number;
+  publicKeys?: PublicKeyEntry[];
+  /** Characters of context a code-search fragment carries after the match (default 120). */
+  fragmentLength?: number;
+}
+
+export interface GitHubStandIn {
+  url: string;
+  stream: RecordedShapeEventStream;
+  /** Makes the next `count` events of the stream visible (newest on /events). Returns how many. */
+  publish(count: number): number;
+  /** Publishes an arbitrary (even malformed) event object as the newest. */
+  publishRaw(event: unknown): void;
+  /** Replays the stream: `batch` events every `intervalMs` (the offline demo). */
+  startReplay(options: { intervalMs: number; batch: number }): void;
+  published(): number;
+  addCodeFiles(files: CodeFile[]): void;
+  addDiff(repo: string, before: string, head: string, diff: string): void;
+  setPublicKeys(keys: PublicKeyEntry[]): void;
+  injectFault(fault: Fault): void;
+  readonly requests: StandInRequest[];
+  /** Requests whose path starts with `prefix` (or matches it). */
+  count(prefix: string | RegExp): number;
+  stop(): Promise<void>;
+}
+
+type SearchItem = components["schemas"]["code-search-result-item"];
+
+const MAX_EVENTS = 300;
+const SEARCH_CAP = 1000;
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+  res.end(typeof body === "string" ? body : JSON.stringify(body));
+}
+
+function blobSha(content: string): string {
+  const bytes = Buffer.from(content, "utf8");
+  return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+}
+
+function pageParams(url: URL, defaultPerPage = 30): { page: number; perPage: number } {
+  const perPage = Math.min(Math.max(Number(url.searchParams.get("per_page")) || defaultPerPage, 1), 100);
+  const page = Math.max(Number(url.searchParams.get("page")) || 1, 1);
+  return { page, perPage };
+}
+
+function linkHeader(base: string, url: URL, page: number, last: number): string {
+  const at = (p: number) => {
+    const next = new URL(url.toString());
+    next.searchParams.set("page", String(p));
+    return `<${base}${next.pathname}${next.search}>`;
+  };
+  const links: string[] = [];
+  if (page > 1) links.push(`${at(page - 1)}; rel="prev"`, `${at(1)}; rel="first"`);
+  if (page < last) links.push(`${at(page + 1)}; rel="next"`, `${at(last)}; rel="last"`);
+  return links.join(", ");
+}
+
+interface ParsedQuery {
+  terms: string[];
+  repo?: string;
+  extension?: string;
+}
+
+/** Enough of GitHub's code-search syntax for the sweep: quoted or bare terms, repo:, extension:, in:file. */
+function parseQuery(q: string): ParsedQuery {
+  const parsed: ParsedQuery = { terms: [] };
+  for (const match of q.matchAll(/"([^"]*)"|(\S+)/g)) {
+    const quoted = match[1];
+    const bare = match[2];
+    if (quoted !== undefined) parsed.terms.push(quoted.toLowerCase());
+    else if (bare?.startsWith("repo:")) parsed.repo = bare.slice(5).toLowerCase();
+    else if (bare?.startsWith("extension:")) parsed.extension = bare.slice(10).toLowerCase();
+    else if (bare && !bare.includes(":")) parsed.terms.push(bare.toLowerCase());
+  }
+  return parsed;
+}
+
+/**
+ * A local stand-in for the parts of GitHub's REST API keywatch uses, with the exact response
+ * shapes (GitHub's examples, typed against @octokit/openapi-types) and the headers clients rely
+ * on: pagination `Link`, `ETag`/`If-None-Match` → 304, `X-Poll-Interval`, `x-ratelimit-*`.
+ * Faults can be injected per path and every request is logged, so tests can count calls.
+ */
+export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Promise<GitHubStandIn> {
+  const stream = options.stream ?? createRecordedShapeEventStream(options.streamOptions ?? { count: 0 });
+  const pending = [...stream.events];
+  /** Serialized once: pages are built from these strings. */
+  const visible: { id: string; json: string; repo: string }[] = [];
+  const codeFiles: (CodeFile & { sha: string })[] = [];
+  const diffs = stream.diffs;
+  let publicKeys = options.publicKeys ?? [];
+  const faultList: (Fault & { left: number })[] = [];
+  const requests: StandInRequest[] = [];
+  const pollInterval = options.pollIntervalSeconds ?? 60;
+  const fragmentLength = options.fragmentLength ?? 120;
+  const rate = {
+    core: { limit: 5000, used: 0, reset: Math.floor(Date.now() / 1000) + 3600 },
+    search: { limit: 30, used: 0, reset: Math.floor(Date.now() / 1000) + 60 },
+  };
+  let replay: NodeJS.Timeout | undefined;
+  let base = "";
+
+  function addVisible(event: unknown): void {
+    const e = event as { id?: unknown; repo?: { name?: unknown } };
+    visible.push({
+      id: String(e.id ?? ""),
+      json: JSON.stringify(event),
+      repo: typeof e.repo?.name === "string" ? e.repo.name.toLowerCase() : "",
+    });
+    if (visible.length > 5 * MAX_EVENTS) visible.splice(0, visible.length - MAX_EVENTS);
+  }
+
+  function publish(count: number): number {
+    const batch = pending.splice(0, Math.max(0, count));
+    for (const event of batch) addVisible(event);
+    return batch.length;
+  }
+  if (options.publishAll) publish(pending.length);
+  for (const file of stream.codeFiles) codeFiles.push({ ...file, sha: blobSha(file.content) });
+
+  function rateHeaders(resource: "core" | "search", count: boolean): Record<string, string> {
+    const r = rate[resource];
+    if (count) r.used++;
+    return {
+      "x-ratelimit-limit": String(r.limit),
+      "x-ratelimit-remaining": String(Math.max(r.limit - r.used, 0)),
+      "x-ratelimit-used": String(r.used),
+      "x-ratelimit-reset": String(r.reset),
+      "x-ratelimit-resource": resource,
+    };
+  }
+
+  function takeFault(path: string): (Fault & { left: number }) | undefined {
+    const fault = faultList.find(
+      (f) => f.left > 0 && (typeof f.path === "string" ? path.startsWith(f.path) : f.path.test(path)),
+    );
+    if (fault) fault.left--;
+    return fault;
+  }
+
+  function serveFault(res: ServerResponse, fault: Fault, resource: "core" | "search") {
+    const headers = rateHeaders(resource, false);
+    const retryAfter = String(fault.retryAfter ?? 1);
+    switch (fault.kind) {
+      case "secondary_limit":
+        return json(
+          res,
+          403,
+          {
+            message:
+              "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            documentation_url:
+              "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+            status: "403",
+          },
+          { ...headers, "retry-after": retryAfter },
+        );
+      case "too_many_requests":
+        return json(
+          res,
+          429,
+          {
+            message:
+              "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            status: "429",
+          },
+          { ...headers, "retry-after": retryAfter },
+        );
+      case "primary_limit":
+        return json(
+          res,
+          403,
+          {
+            message: "API rate limit exceeded for user ID 1.",
+            documentation_url:
+              "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting",
+            status: "403",
+          },
+          {
+            ...headers,
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + (fault.retryAfter ?? 60)),
+          },
+        );
+      case "server_error":
+        return json(res, fault.status ?? 502, { message: "Server Error" }, headers);
+      case "malformed_json":
+        return json(res, 200, '[{"id": "1", "type": "PushEvent", "payload": {', headers);
+    }
+  }
+
+  function serveEvents(req: IncomingMessage, res: ServerResponse, url: URL, repo?: string): void {
+    const { page, perPage } = pageParams(url);
+    const window = (repo ? visible.filter((e) => e.repo === repo) : visible).slice(-MAX_EVENTS).reverse();
+    const last = Math.max(Math.ceil(window.length / perPage), 1);
+    const etag = `W/"${createHash("sha1")
+      .update(`${page}:${perPage}:${window.map((e) => e.id).join(",")}`)
+      .digest("hex")}"`;
+    const common = {
+      etag,
+      "x-poll-interval": String(pollInterval),
+      "last-modified": new Date().toUTCString(),
+    };
+    if (req.headers["if-none-match"] === etag) {
+      // Conditional hits are free on GitHub: no rate-limit use.
+      res.writeHead(304, { ...common, ...rateHeaders("core", false) });
+      res.end();
+      return;
+    }
+    const slice = window.slice((page - 1) * perPage, page * perPage);
+    const link = linkHeader(base, url, page, last);
+    res.writeHead(200, {
+      "content-type": "application/json; charset=utf-8",
+      ...common,
+      ...rateHeaders("core", true),
+      ...(link ? { link } : {}),
+    });
+    res.end(`[${slice.map((e) => e.json).join(",")}]`);
+  }
+
+  function serveDiffOrJson(
+    req: IncomingMessage,
+    res: ServerResponse,
+    diff: string | undefined,
+    build: () => unknown,
+  ) {
+    if (diff === undefined)
+      return json(res, 404, { message: "Not Found", status: "404" }, rateHeaders("core", true));
+    const accept = req.headers.accept ?? "";
+    if (accept.includes("application/vnd.github.diff") || accept.includes("application/vnd.github.v3.diff")) {
+      res.writeHead(200, {
+        "content-type": "application/vnd.github.diff; charset=utf-8",
+        ...rateHeaders("core", true),
+      });
+      res.end(diff);
+      return;
+    }
+    json(res, 200, build(), rateHeaders("core", true));
+  }
+
+  function filesOf(diff: string, repo: string, head: string): components["schemas"]["diff-entry"][] {
+    return diff
+      .split(/^(?=diff --git )/m)
+      .filter(Boolean)
+      .map((section) => {
+        const filename = /^\+\+\+ b\/(.*)$/m.exec(section)?.[1] ?? "unknown";
+        const patch = section.slice(section.indexOf("@@"));
+        const additions = (patch.match(/^\+/gm) ?? []).length;
+        const deletions = (patch.match(/^-/gm) ?? []).length;
+        return {
+          sha: blobSha(section),
+          filename,
+          status: "modified" as const,
+          additions,
+          deletions,
+          changes: additions + deletions,
+          blob_url: `https://github.com/${repo}/blob/${head}/${filename}`,
+          raw_url: `https://github.com/${repo}/raw/${head}/${filename}`,
+          contents_url: `https://api.github.com/repos/${repo}/contents/${filename}?ref=${head}`,
+          patch,
+        };
+      });
+  }
+
+  function fragmentAround(content: string, at: number): { fragment: string; start: number } {
+    const lineStart = content.lastIndexOf("\n", at - 1) + 1;
+    const start = Math.max(lineStart, at - 40);
+    const lineEnd = content.indexOf("\n", at);
+    const end = Math.min(lineEnd === -1 ? content.length : lineEnd, at + fragmentLength);
+    return { fragment: content.slice(start, end), start };
+  }
+
+  function serveSearch(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const q = url.searchParams.get("q") ?? "";
+    const { page, perPage } = pageParams(url);
+    const headers = rateHeaders("search", true);
+    if (!q.trim())
+      return json(
+        res,
+        422,
+        {
+          message: "Validation Failed",
+          errors: [{ resource: "Search", field: "q", code: "missing" }],
+          status: "422",
+        },
+        headers,
+      );
+    if ((page - 1) * perPage >= SEARCH_CAP) {
+      return json(
+        res,
+        422,
+        {
+          message: "Cannot access beyond the first 1000 results, or the search has more than 1000 results.",
+          status: "422",
+        },
+        headers,
+      );
+    }
+    const query = parseQuery(q);
+    const matches = codeFiles.filter((file) => {
+      if (query.repo && file.repo.toLowerCase() !== query.repo) return false;
+      if (query.extension && !file.path.toLowerCase().endsWith(`.${query.extension}`)) return false;
+      const lower = file.content.toLowerCase();
+      return query.terms.every((term) => lower.includes(term));
+    });
+    const withText = (req.headers.accept ?? "").includes("text-match");
+    const reachable = matches.slice(0, SEARCH_CAP);
+    const items = reachable.slice((page - 1) * perPage, page * perPage).map((file): SearchItem => {
+      const [owner = "", name = ""] = file.repo.split("/");
+      const item: SearchItem = {
+        ...structuredClone(codeSearchItemExample),
+        name: file.path.split("/").at(-1) ?? file.path,
+        path: file.path,
+        sha: file.sha,
+        url: `${base}/repositories/1/contents/${file.path}?ref=${file.commit}`,
+        git_url: `${base}/repos/${file.repo}/git/blobs/${file.sha}`,
+        html_url: `https://github.com/${file.repo}/blob/${file.commit}/${file.path}`,
+        repository: {
+          ...structuredClone(codeSearchItemExample.repository),
+          name,
+          full_name: file.repo,
+          owner: { ...structuredClone(codeSearchItemExample.repository.owner), login: owner },
+          html_url: `https://github.com/${file.repo}`,
+        },
+      };
+      if (withText) {
+        const term = query.terms[0] ?? "";
+        const at = file.content.toLowerCase().indexOf(term);
+        const { fragment, start } = fragmentAround(file.content, Math.max(at, 0));
+        item.text_matches = [
+          {
+            object_url: item.url,
+            object_type: "FileContent",
+            property: "content",
+            fragment,
+            matches: [
+              {
+                text: file.content.slice(at, at + term.length),
+                indices: [at - start, at - start + term.length],
+              },
+            ],
+          },
+        ];
+      }
+      return item;
+    });
+    const last = Math.max(Math.ceil(reachable.length / perPage), 1);
+    const link = linkHeader(base, url, page, last);
+    json(
+      res,
+      200,
+      { total_count: matches.length, incomplete_results: false, items },
+      { ...headers, ...(link ? { link } : {}) },
+    );
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://stand-in");
+    const path = url.pathname;
+    const search = path.startsWith("/search/");
+    const fault = takeFault(path);
+    if (fault) return serveFault(res, fault, search ? "search" : "core");
+    if (req.method !== "GET") return json(res, 404, { message: "Not Found" });
+    if (path === "/events") return serveEvents(req, res, url);
+    let m = /^\/repos\/([^/]+)\/([^/]+)\/events$/.exec(path);
+    if (m) return serveEvents(req, res, url, `${m[1]}/${m[2]}`.toLowerCase());
+    m = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([0-9a-f]{40})\.\.\.([0-9a-f]{40})$/.exec(path);
+    if (m) {
+      const repo = `${m[1]}/${m[2]}`;
+      const [before, head] = [m[3] as string, m[4] as string];
+      const diff = diffs.get(`${repo}@${before}...${head}`);
+      return serveDiffOrJson(req, res, diff, () => ({
+        ...structuredClone(compareExample),
+        url: `${base}/repos/${repo}/compare/${before}...${head}`,
+        html_url: `https://github.com/${repo}/compare/${before}...${head}`,
+        files: filesOf(diff ?? "", repo, head),
+      }));
+    }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]{40})$/.exec(path);
+    if (m) {
+      const repo = `${m[1]}/${m[2]}`;
+      const head = m[3] as string;
+      const diff = diffs.get(`${repo}@${head}`);
+      return serveDiffOrJson(req, res, diff, () => ({
+        ...structuredClone(commitExample),
+        sha: head,
+        html_url: `https://github.com/${repo}/commit/${head}`,
+        files: filesOf(diff ?? "", repo, head),
+      }));
+    }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/git\/blobs\/([0-9a-f]{40})$/.exec(path);
+    if (m) {
+      const file = codeFiles.find((f) => f.repo === `${m?.[1]}/${m?.[2]}` && f.sha === m?.[3]);
+      if (!file) return json(res, 404, { message: "Not Found", status: "404" }, rateHeaders("core", true));
+      return json(
+        res,
+        200,
+        {
+          sha: file.sha,
+          node_id: `B_${file.sha.slice(0, 12)}`,
+          size: Buffer.byteLength(file.content),
+          url: `${base}${path}`,
+          content: Buffer.from(file.content, "utf8").toString("base64"),
+          encoding: "base64",
+        },
+        rateHeaders("core", true),
+      );
+    }
+    if (path === "/search/code") return serveSearch(req, res, url);
+    if (path === "/rate_limit") {
+      const overview = structuredClone(rateLimitExample);
+      const core = {
+        limit: rate.core.limit,
+        used: rate.core.used,
+        remaining: rate.core.limit - rate.core.used,
+        reset: rate.core.reset,
+      };
+      const searchRate = {
+        limit: rate.search.limit,
+        used: rate.search.used,
+        remaining: Math.max(rate.search.limit - rate.search.used, 0),
+        reset: rate.search.reset,
+      };
+      overview.resources.core = core;
+      overview.resources.search = searchRate;
+      overview.rate = core;
+      return json(res, 200, overview, rateHeaders("core", false));
+    }
+    if (path === "/meta/public_keys/secret_scanning") {
+      return json(res, 200, { public_keys: publicKeys }, rateHeaders("core", true));
+    }
+    json(res, 404, {
+      message: "Not Found",
+      documentation_url: "https://docs.github.com/rest",
+      status: "404",
+    });
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://stand-in");
+    res.on("finish", () =>
+      requests.push({
+        method: req.method ?? "GET",
+        path: url.pathname,
+        query: url.search,
+        accept: req.headers.accept ?? "",
+        status: res.statusCode,
+        at: Date.now(),
+      }),
+    );
+    handle(req, res).catch(() => {
+      if (!res.headersSent) json(res, 500, { message: "stand-in error" });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url: base,
+    stream,
+    publish,
+    publishRaw: addVisible,
+    startReplay({ intervalMs, batch }) {
+      if (replay) clearInterval(replay);
+      replay = setInterval(() => {
+        if (publish(batch) === 0 && replay) clearInterval(replay);
+      }, intervalMs);
+      replay.unref();
+    },
+    published: () => visible.length,
+    addCodeFiles(files) {
+      for (const file of files) codeFiles.push({ ...file, sha: blobSha(file.content) });
+    },
+    addDiff(repo, before, head, diff) {
+      diffs.set(`${repo}@${before}...${head}`, diff);
+      diffs.set(`${repo}@${head}`, diff);
+    },
+    setPublicKeys(keys) {
+      publicKeys = keys;
+    },
+    injectFault(fault) {
+      faultList.push({ ...fault, left: fault.count ?? 1 });
+    },
+    requests,
+    count(prefix) {
+      return requests.filter((r) =>
+        typeof prefix === "string" ? r.path.startsWith(prefix) : prefix.test(r.path),
+      ).length;
+    },
+    async stop() {
+      if (replay) clearInterval(replay);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import { retry } from "@octokit/plugin-retry";
+import { throttling } from "@octokit/plugin-throttling";
+import { Octokit } from "@octokit/rest";
+import { GitHubRunStoppedError } from "../domain/poll-events.js";
+
+export interface GitHubClientOptions {
+  /** `https://api.github.com`, a GitHub Enterprise Server `https://host/api/v3`, or the local stand-in. */
+  baseUrl: string;
+  token?: string;
+  /** Per-request timeout (also bounded by the run's deadline). */
+  timeoutMs?: number;
+  /** Retries of a 5xx / timeout (plugin-retry), waiting `retryBaseMs × n²` before retry n. */
+  retries?: number;
+  retryBaseMs?: number;
+  /** Rate-limit waits (retry-after, x-ratelimit-reset) retried at most this often per request. */
+  rateLimitRetries?: number;
+  /** Requests aren't started with less than this left before the deadline. */
+  minRequestMs?: number;
+  now?: () => number;
+  userAgent?: string;
+}
+
+export interface GitHubClientStats {
+  /** HTTP requests actually sent (retries included). */
+  requests: number;
+  /** Rate-limit answers (403/429) met, whether waited out or not. */
+  rateLimited: number;
+  /** Rate-limit waits that fit the deadline and were obeyed. */
+  rateLimitWaits: number;
+}
+
+export interface GitHubClient {
+  readonly octokit: Octokit;
+  readonly stats: GitHubClientStats;
+  /** The run's deadline (epoch ms): no request starts and no wait is accepted past it. */
+  setDeadline(epochMs: number): void;
+  /** Set when a rate limit asked for a wait that didn't fit the deadline. */
+  readonly rateLimitedUntil: Date | undefined;
+  /** The clean-stop error for a failed call, or undefined when the error is not a stop. */
+  stopErrorFor(error: unknown): GitHubRunStoppedError | undefined;
+}
+
+const ThrottledOctokit = Octokit.plugin(throttling, retry);
+
+/** DOMException AbortError: octokit rethrows it as is, so plugin-retry doesn't retry it. */
+function deadlineAbort(): DOMException {
+  return new DOMException("the run's GitHub time budget is spent", "AbortError");
+}
+
+/**
+ * @octokit/rest with the throttling and retry plugins: configurable base URL, a timeout on every
+ * request, primary and secondary rate limits obeyed (retry-after, x-ratelimit-reset) only when the
+ * wait fits the run's deadline; otherwise the call fails and the caller stops its run cleanly.
+ */
+export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const minRequestMs = options.minRequestMs ?? 500;
+  const rateLimitRetries = options.rateLimitRetries ?? 2;
+  let deadline = Number.POSITIVE_INFINITY;
+  let deadlineHit = false;
+  let rateLimitedUntil: Date | undefined;
+  const stats: GitHubClientStats = { requests: 0, rateLimited: 0, rateLimitWaits: 0 };
+
+  const timedFetch: typeof fetch = async (input, init) => {
+    const left = deadline - now();
+    if (left < minRequestMs) {
+      deadlineHit = true;
+      throw deadlineAbort();
+    }
+    stats.requests++;
+    const timeout = AbortSignal.timeout(Math.min(timeoutMs, left));
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return fetch(input, { ...init, signal });
+  };
+
+  const onLimit = (retryAfterSeconds: number, _options: unknown, _octokit: unknown, retryCount: number) => {
+    stats.rateLimited++;
+    const waitMs = retryAfterSeconds * 1000;
+    const fits = now() + waitMs + minRequestMs <= deadline;
+    if (retryCount < rateLimitRetries && fits) {
+      stats.rateLimitWaits++;
+      return true;
+    }
+    rateLimitedUntil = new Date(now() + waitMs);
+    return false;
+  };
+
+  const octokit = new ThrottledOctokit({
+    baseUrl: options.baseUrl.replace(/\/+$/, ""),
+    ...(options.token ? { auth: options.token } : {}),
+    userAgent: options.userAgent ?? "keywatch-scanner",
+    request: { fetch: timedFetch },
+    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    throttle: { onRateLimit: onLimit, onSecondaryRateLimit: onLimit, fallbackSecondaryRateRetryAfter: 60 },
+    // 429 is the throttling plugin's (it reads retry-after); 5xx and timeouts are retried here.
+    retry: {
+      retries: options.retries ?? 2,
+      retryAfterBaseValue: options.retryBaseMs ?? 1000,
+      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
+    },
+  });
+
+  return {
+    octokit,
+    stats,
+    setDeadline(epochMs: number) {
+      deadline = epochMs;
+      deadlineHit = false;
+      rateLimitedUntil = undefined;
+    },
+    get rateLimitedUntil() {
+      return rateLimitedUntil;
+    },
+    stopErrorFor(error: unknown) {
+      const status = (error as { status?: number } | undefined)?.status;
+      const name = (error as Error | undefined)?.name;
+      if (deadlineHit || name === "AbortError") {
+        return new GitHubRunStoppedError("deadline", "stopped at the run's deadline", { cause: error });
+      }
+      if (status === 403 || status === 429) {
+        return new GitHubRunStoppedError("rate_limited", "GitHub rate limit outlasts the run", {
+          cause: error,
+          ...(rateLimitedUntil ? { retryAt: rateLimitedUntil } : {}),
+        });
+      }
+      if (status !== undefined && status >= 500) {
+        return new GitHubRunStoppedError("unavailable", `GitHub answered ${status} after retries`, {
+          cause: error,
+        });
+      }
+      return undefined;
+    },
+  };
+}
+
+/** The web base for links: api.github.com → github.com, GHES `https://host/api/v3` → `https://host`. */
+export function webUrlFor(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (url.hostname === "api.github.com") return "https://github.com";
+  if (url.pathname.replace(/\/+$/, "").endsWith("/api/v3")) return `${url.protocol}//${url.host}`;
+  return "https://github.com";
+}

@@ -1,0 +1,288 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  createRecordedShapeEventStream,
+  type GitHubStandIn,
+  startGitHubStandIn,
+} from "../../bin/local/github-stand-in.js";
+import { createGitHubClient, type GitHubClient } from "../../lambdas/adapters/github-client.js";
+import { createGitHubEventsApi } from "../../lambdas/adapters/github-events-api.js";
+import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
+import { DEFAULT_POLL_SETTINGS, type PollDeps, pollEvents } from "../../lambdas/domain/poll-events.js";
+import { createTestTables, type TestTables } from "../support/dynamodb.js";
+import { collectingRecorder, manualClock } from "../support/github-scanning.js";
+
+let standIn: GitHubStandIn;
+let tables: TestTables;
+let client: GitHubClient;
+
+function setup(overrides: { maxApiCalls?: number; deadlineMs?: number } = {}) {
+  const clock = manualClock();
+  const recorder = collectingRecorder();
+  client.setDeadline(Date.now() + (overrides.deadlineMs ?? 20_000));
+  const deps: PollDeps = {
+    api: createGitHubEventsApi(client),
+    state: createGitHubScanState({ client: tables.client, tableName: tables.names.state, now: clock.now }),
+    recordFindings: recorder.record,
+    now: clock.now,
+    settings: {
+      ...DEFAULT_POLL_SETTINGS,
+      prefixes: ["smk_"],
+      ...(overrides.maxApiCalls !== undefined ? { maxApiCalls: overrides.maxApiCalls } : {}),
+    },
+  };
+  return { deps, clock, recorder };
+}
+
+async function startWith(count: number, plantedKeys: number, publish: number | "all" = "all") {
+  const stream = createRecordedShapeEventStream({ count, plantedKeys, pushRatio: 0.2, seed: 7 });
+  standIn = await startGitHubStandIn({ stream, pollIntervalSeconds: 60 });
+  standIn.publish(publish === "all" ? count : publish);
+  client = createGitHubClient({
+    baseUrl: standIn.url,
+    token: "test-token",
+    retryBaseMs: 20,
+    timeoutMs: 5_000,
+  });
+  return stream;
+}
+
+beforeEach(async () => {
+  tables = await createTestTables();
+});
+
+afterEach(async () => {
+  await standIn?.stop();
+  tables.client.destroy();
+});
+
+describe("finding planted keys through the stand-in", () => {
+  it("finds a key in a push diff at its file, line and commit", async () => {
+    const stream = await startWith(60, 6);
+    const { deps, recorder } = setup();
+    await pollEvents(deps);
+    const planted = stream.planted.find((p) => p.kind === "push");
+    const found = recorder.findings.find((f) => f.keyHash === planted?.keyHash);
+    expect(found?.location).toEqual({
+      repo: planted?.repo,
+      commit: planted?.commit,
+      path: planted?.path,
+      line: planted?.line,
+      url: planted?.url,
+      kind: "push",
+    });
+  });
+
+  it("finds a key in an issue comment with the comment's URL", async () => {
+    const stream = await startWith(60, 6);
+    const { deps, recorder } = setup();
+    await pollEvents(deps);
+    const planted = stream.planted.find((p) => p.kind === "issue_comment");
+    const found = recorder.findings.find((f) => f.keyHash === planted?.keyHash);
+    expect(found?.location).toMatchObject({
+      url: planted?.url,
+      repo: planted?.repo,
+      kind: "issue_comment",
+      line: 3,
+    });
+    expect(found?.source).toBe("github_event");
+  });
+
+  it("finds a key in a release body with the release's URL", async () => {
+    const stream = await startWith(60, 6);
+    const { deps, recorder } = setup();
+    await pollEvents(deps);
+    const planted = stream.planted.find((p) => p.kind === "release");
+    const found = recorder.findings.find((f) => f.keyHash === planted?.keyHash);
+    expect(found?.location).toMatchObject({ url: planted?.url, repo: planted?.repo, kind: "release" });
+  });
+
+  it("fetches each scanned push's diff with one API call", async () => {
+    await startWith(200, 0);
+    const { deps } = setup({ maxApiCalls: 1000 });
+    const counters = await pollEvents(deps);
+    const diffCalls = standIn.count(/\/(compare|commits)\//);
+    expect(counters.pushesScanned).toBeGreaterThan(0);
+    expect(diffCalls).toBe(counters.pushesScanned);
+  });
+});
+
+describe("conditional requests", () => {
+  it("answers an unchanged feed with 304 and scans nothing", async () => {
+    await startWith(40, 2);
+    const { deps, clock, recorder } = setup();
+    await pollEvents(deps);
+    const before = recorder.findings.length;
+    clock.advance(61_000);
+    const counters = await pollEvents(deps);
+    expect(counters.notModified).toBe(1);
+    expect(recorder.findings.length).toBe(before);
+    expect(standIn.requests.filter((r) => r.path === "/events").at(-1)?.status).toBe(304);
+  });
+
+  it("waits for X-Poll-Interval before polling again", async () => {
+    await startWith(40, 0);
+    const { deps } = setup();
+    await pollEvents(deps);
+    const calls = standIn.count("/events");
+    const counters = await pollEvents(deps);
+    expect(counters.tooEarly).toBe(true);
+    expect(standIn.count("/events")).toBe(calls);
+  });
+});
+
+describe("rate limits and failures", () => {
+  it("obeys a secondary limit's retry-after when it fits the run", async () => {
+    await startWith(40, 2);
+    standIn.injectFault({ path: "/events", kind: "secondary_limit", retryAfter: 1 });
+    const { deps, recorder } = setup();
+    await pollEvents(deps);
+    const [limited, retried] = standIn.requests.filter((r) => r.path === "/events");
+    expect(limited?.status).toBe(403);
+    expect((retried?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(950);
+    expect(recorder.findings.length).toBe(2);
+  });
+
+  it("stops within the run's budget when retry-after outlasts it, and records when to come back", async () => {
+    await startWith(40, 2);
+    standIn.injectFault({ path: "/events", kind: "secondary_limit", retryAfter: 120 });
+    const { deps, clock } = setup({ deadlineMs: 3_000 });
+    const started = Date.now();
+    const counters = await pollEvents(deps);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(counters.stopped).toBe("rate_limited");
+    const cursor = await deps.state.loadCursor();
+    expect(Date.parse(cursor.nextPollAt ?? "")).toBeGreaterThan(clock.ms() + 60_000);
+  });
+
+  it("retries a 5xx, then gives up cleanly without throwing", async () => {
+    await startWith(40, 2);
+    standIn.injectFault({ path: "/events", kind: "server_error", status: 502, count: 10 });
+    const { deps } = setup();
+    const counters = await pollEvents(deps);
+    expect(counters.stopped).toBe("unavailable");
+    expect(standIn.count("/events")).toBe(3);
+  });
+
+  it("recovers when a 5xx clears within the retries", async () => {
+    await startWith(40, 2);
+    standIn.injectFault({ path: "/events", kind: "server_error", status: 503, count: 1 });
+    const { deps, recorder } = setup();
+    const counters = await pollEvents(deps);
+    expect(counters.stopped).toBeUndefined();
+    expect(recorder.findings.length).toBe(2);
+  });
+
+  it("skips and counts malformed events without failing the run", async () => {
+    await startWith(40, 2);
+    standIn.publishRaw({ id: "not-a-number", type: "PushEvent" });
+    standIn.publishRaw({
+      id: "99999999999",
+      type: "PushEvent",
+      repo: { id: 1, name: "octocat/broken", url: "https://api.github.com/repos/octocat/broken" },
+      payload: { ref: "refs/heads/main", head: "nope" },
+      created_at: "2026-01-15T10:00:00Z",
+    });
+    const { deps, recorder } = setup();
+    const counters = await pollEvents(deps);
+    expect(counters.malformed).toBe(2);
+    expect(recorder.findings.length).toBe(2);
+  });
+
+  it("stops cleanly on a malformed JSON page", async () => {
+    await startWith(40, 0);
+    standIn.injectFault({ path: "/events", kind: "malformed_json", count: 5 });
+    const { deps } = setup();
+    const counters = await pollEvents(deps);
+    expect(counters.stopped).toBe("unavailable");
+  });
+});
+
+describe("each event scanned once", () => {
+  it("never reports an event twice across overlapping polls", async () => {
+    const stream = await startWith(120, 12, 60);
+    const { deps, clock, recorder } = setup();
+    await pollEvents(deps);
+    standIn.publish(30);
+    clock.advance(61_000);
+    await pollEvents(deps);
+    standIn.publish(30);
+    clock.advance(61_000);
+    await pollEvents(deps);
+    const hashes = recorder.findings.map((f) => f.keyHash);
+    expect(new Set(hashes).size).toBe(hashes.length);
+    expect(new Set(hashes)).toEqual(new Set(stream.planted.map((p) => p.keyHash)));
+  });
+
+  it("never reports an event twice when two invocations poll at once", async () => {
+    const stream = await startWith(80, 8);
+    const first = setup();
+    const second = setup();
+    await Promise.all([pollEvents(first.deps), pollEvents(second.deps)]);
+    const hashes = [...first.recorder.findings, ...second.recorder.findings].map((f) => f.keyHash);
+    expect(hashes.sort()).toEqual(stream.planted.map((p) => p.keyHash).sort());
+  });
+});
+
+describe("coverage and budget", () => {
+  it("counts a coverage gap when the feed moved past the last event seen", async () => {
+    await startWith(500, 0, 20);
+    const { deps, clock } = setup({ maxApiCalls: 1000 });
+    await pollEvents(deps);
+    standIn.publish(400);
+    clock.advance(61_000);
+    const counters = await pollEvents(deps);
+    expect(counters.coverageGaps).toBe(1);
+    expect((await deps.state.loadCursor()).coverageGaps).toBe(1);
+  });
+
+  it("counts no gap when the new pages overlap the last event seen", async () => {
+    await startWith(200, 0, 100);
+    const { deps, clock } = setup({ maxApiCalls: 1000 });
+    await pollEvents(deps);
+    standIn.publish(50);
+    clock.advance(61_000);
+    const counters = await pollEvents(deps);
+    expect(counters.coverageGaps).toBe(0);
+  });
+
+  it("defers pushes beyond the API budget and scans them in a later run", async () => {
+    const stream = await startWith(100, 6);
+    const pushes = stream.events.filter((e) => e.type === "PushEvent").length;
+    const { deps, clock, recorder } = setup({ maxApiCalls: 5 });
+    const first = await pollEvents(deps);
+    expect(first.skippedByBudget).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) {
+      clock.advance(61_000);
+      await pollEvents(deps);
+    }
+    expect(standIn.count(/\/(compare|commits)\//)).toBe(pushes);
+    expect(new Set(recorder.findings.map((f) => f.keyHash))).toEqual(
+      new Set(stream.planted.map((p) => p.keyHash)),
+    );
+  });
+
+  it("queues a targeted sweep of a repository made public", async () => {
+    await startWith(10, 0);
+    standIn.publishRaw({
+      id: "90000000000",
+      type: "PublicEvent",
+      actor: {
+        id: 1,
+        login: "octocat",
+        gravatar_id: "",
+        url: "https://api.github.com/users/octocat",
+        avatar_url: "https://avatars.githubusercontent.com/u/1",
+      },
+      repo: { id: 2, name: "octocat/was-private", url: "https://api.github.com/repos/octocat/was-private" },
+      payload: {},
+      public: true,
+      created_at: "2026-01-15T10:00:00Z",
+    });
+    const { deps } = setup();
+    const counters = await pollEvents(deps);
+    expect(counters.reposQueued).toBe(1);
+    expect(
+      await createGitHubScanState({ client: tables.client, tableName: tables.names.state }).queuedRepos(10),
+    ).toEqual(["octocat/was-private"]);
+  });
+});
