@@ -1,6 +1,7 @@
 import { Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import type { Construct } from "constructs";
+import { Console } from "./constructs/console.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
 import { PublicApi } from "./constructs/public-api.js";
 import type { StatefulStack } from "./stateful-stack.js";
@@ -31,6 +32,13 @@ export class StatelessStack extends Stack {
     Validations.of(this.publicApi.api.node.findChild("GET--healthz")).acknowledge({
       id: "AwsSolutions-APIG4",
       reason: "Public liveness probe: returns a constant, reads no data.",
+    });
+
+    new Console(this, "Console", {
+      ...common,
+      api: this.publicApi,
+      incidents: stateful.tables.incidents,
+      anomalies: stateful.tables.anomalies,
     });
   }
 }

@@ -1,0 +1,230 @@
+import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from "@aws-sdk/client-dynamodb-streams";
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+
+export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
+
+export interface StreamPumpOptions {
+  /** DynamoDB Local endpoint. */
+  endpoint: string;
+  tableName: string;
+  handler: StreamHandler;
+  pollMs?: number;
+  batchSize?: number;
+  /** TRIM_HORIZON (default) replays what the stream still holds: a restart loses no notification. */
+  startAt?: "TRIM_HORIZON" | "LATEST";
+  /** Attempts per record before it is given up (Lambda: retryAttempts, then the DLQ). */
+  maxAttempts?: number;
+  onDeadLetter?: (record: DynamoDBRecord, error: unknown) => void;
+  onError?: (error: unknown) => void;
+}
+
+export interface StreamPump {
+  stop(): Promise<void>;
+  /** Resolves once every record written before the call has been handled (or dead-lettered). */
+  drained(timeoutMs?: number): Promise<void>;
+}
+
+interface ShardState {
+  shardId: string;
+  iterator?: string;
+  /** Last sequence number read, to re-acquire an iterator without re-reading. */
+  lastSequence?: string;
+  pending: DynamoDBRecord[];
+  attempts: number;
+  closed: boolean;
+}
+
+/** SDK stream record → the Lambda event record shape (what DynamoEventSource delivers). */
+function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
+  const d = record.dynamodb ?? {};
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName,
+    eventVersion: record.eventVersion ?? "1.1",
+    eventSource: "aws:dynamodb",
+    awsRegion: record.awsRegion ?? "local",
+    eventSourceARN: streamArn,
+    dynamodb: {
+      ...(d.ApproximateCreationDateTime
+        ? { ApproximateCreationDateTime: Math.floor(d.ApproximateCreationDateTime.getTime() / 1000) }
+        : {}),
+      Keys: d.Keys as never,
+      ...(d.NewImage ? { NewImage: d.NewImage as never } : {}),
+      ...(d.OldImage ? { OldImage: d.OldImage as never } : {}),
+      SequenceNumber: d.SequenceNumber,
+      SizeBytes: d.SizeBytes,
+      StreamViewType: d.StreamViewType,
+    },
+  } as DynamoDBRecord;
+}
+
+/**
+ * Local stand-in for Lambda's DynamoDB event source: polls the table's stream on DynamoDB Local,
+ * follows new shards, calls the handler with stream-event batches, and retries a batch from the
+ * first record the handler lists in `batchItemFailures` (with backoff), as Lambda does.
+ */
+export async function startStreamPump(options: StreamPumpOptions): Promise<StreamPump> {
+  const config = {
+    endpoint: options.endpoint,
+    region: "local",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 3,
+  };
+  const dynamo = new DynamoDBClient(config);
+  const streams = new DynamoDBStreamsClient(config);
+  const table = await dynamo.send(new DescribeTableCommand({ TableName: options.tableName }));
+  const streamArn = table.Table?.LatestStreamArn;
+  if (!streamArn) throw new Error(`table ${options.tableName} has no stream`);
+  const pollMs = options.pollMs ?? 250;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const shards = new Map<string, ShardState>();
+  let stopped = false;
+  let cycle = 0;
+  let lastActiveCycle = 0;
+  const cycleWaiters: Array<() => void> = [];
+
+  async function discoverShards(): Promise<void> {
+    let exclusiveStartShardId: string | undefined;
+    do {
+      const out = await streams.send(
+        new DescribeStreamCommand({
+          StreamArn: streamArn,
+          ...(exclusiveStartShardId ? { ExclusiveStartShardId: exclusiveStartShardId } : {}),
+        }),
+      );
+      for (const shard of out.StreamDescription?.Shards ?? []) {
+        if (!shard.ShardId || shards.has(shard.ShardId)) continue;
+        // A child shard found after startup must be read from its start, or records are skipped.
+        const type = cycle === 0 ? (options.startAt ?? "TRIM_HORIZON") : "TRIM_HORIZON";
+        const it = await streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: streamArn,
+            ShardId: shard.ShardId,
+            ShardIteratorType: type,
+          }),
+        );
+        shards.set(shard.ShardId, {
+          shardId: shard.ShardId,
+          iterator: it.ShardIterator,
+          pending: [],
+          attempts: 0,
+          closed: false,
+        });
+      }
+      exclusiveStartShardId = out.StreamDescription?.LastEvaluatedShardId;
+    } while (exclusiveStartShardId);
+  }
+
+  async function deliver(state: ShardState): Promise<boolean> {
+    if (state.pending.length === 0) return false;
+    const batch = state.pending.slice(0, options.batchSize ?? 100);
+    let failedAt = -1;
+    let failure: unknown;
+    try {
+      const response = await options.handler({ Records: batch });
+      const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      failedAt = batch.findIndex((r) => failed.has(r.dynamodb?.SequenceNumber ?? ""));
+    } catch (error) {
+      failedAt = 0;
+      failure = error;
+    }
+    if (failedAt === -1) {
+      state.pending.splice(0, batch.length);
+      state.attempts = 0;
+      return true;
+    }
+    state.pending.splice(0, failedAt);
+    state.attempts += 1;
+    if (state.attempts >= maxAttempts) {
+      const dead = state.pending.shift() as DynamoDBRecord;
+      state.attempts = 0;
+      options.onDeadLetter?.(dead, failure);
+    }
+    return true;
+  }
+
+  async function read(state: ShardState): Promise<void> {
+    try {
+      const out = await streams.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: 1000 }));
+      const records = (out.Records ?? []).map((r) => toLambdaRecord(r, streamArn as string));
+      state.pending.push(...records);
+      state.lastSequence = records.at(-1)?.dynamodb?.SequenceNumber ?? state.lastSequence;
+      state.iterator = out.NextShardIterator;
+      if (!out.NextShardIterator) state.closed = true;
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name !== "TrimmedDataAccessException" && name !== "ExpiredIteratorException") throw error;
+      // DynamoDB Local refuses a TRIM_HORIZON iterator taken while the shard was empty: take a fresh one.
+      const it = await streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: state.shardId,
+          ...(state.lastSequence
+            ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: state.lastSequence }
+            : { ShardIteratorType: "TRIM_HORIZON" }),
+        }),
+      );
+      state.iterator = it.ShardIterator;
+      throw new Error("stream iterator renewed", { cause: error });
+    }
+  }
+
+  async function pollOnce(): Promise<boolean> {
+    let active = false;
+    await discoverShards();
+    for (const state of shards.values()) {
+      if (state.pending.length === 0 && state.iterator && !state.closed) await read(state);
+      if (await deliver(state)) active = true;
+      if (state.closed && state.pending.length === 0) {
+        // Keep the id so the closed shard isn't re-read from its start.
+        state.iterator = undefined;
+      }
+    }
+    return active;
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        if (await pollOnce()) lastActiveCycle = cycle + 1;
+      } catch (error) {
+        // A failed cycle is not an idle one: drained() waits for a clean pass.
+        lastActiveCycle = cycle + 1;
+        if ((error as Error).message !== "stream iterator renewed") options.onError?.(error);
+      }
+      cycle += 1;
+      for (const wake of cycleWaiters.splice(0)) wake();
+      if (!stopped) await new Promise((r) => setTimeout(r, pollMs));
+    }
+  })();
+
+  const nextCycle = () => new Promise<void>((resolve) => cycleWaiters.push(resolve));
+
+  return {
+    async stop() {
+      stopped = true;
+      for (const wake of cycleWaiters.splice(0)) wake();
+      await loop;
+      dynamo.destroy();
+      streams.destroy();
+    },
+    async drained(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      // Idle = one full cycle that started after the call found nothing to read or retry.
+      await nextCycle();
+      while (!stopped) {
+        await nextCycle();
+        const pending = [...shards.values()].some((s) => s.pending.length > 0);
+        if (lastActiveCycle < cycle && !pending) return;
+        if (Date.now() > deadline) throw new Error("stream pump did not drain in time");
+      }
+    },
+  };
+}

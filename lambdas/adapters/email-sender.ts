@@ -1,0 +1,69 @@
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+
+export interface OutgoingEmail {
+  /** The complete MIME message (headers + body), built once by composeMimeMessage. */
+  raw: Uint8Array;
+  incidentId: string;
+}
+
+/** Sends a raw MIME message; SES in AWS, the outbox folder locally. */
+export interface EmailSender {
+  send(email: OutgoingEmail): Promise<void>;
+}
+
+export class EmailSendError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EmailSendError";
+  }
+}
+
+/** SESv2 client with bounded timeouts and the SDK's standard retries (throttling backoff included). */
+export function createSesClient(): SESv2Client {
+  return new SESv2Client({
+    maxAttempts: 3,
+    retryMode: "standard",
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
+  });
+}
+
+export function createSesEmailSender(
+  client: SESv2Client,
+  options: { configurationSet?: string } = {},
+): EmailSender {
+  return {
+    async send(email) {
+      try {
+        await client.send(
+          new SendEmailCommand({
+            Content: { Raw: { Data: email.raw } },
+            ...(options.configurationSet ? { ConfigurationSetName: options.configurationSet } : {}),
+          }),
+        );
+      } catch (error) {
+        throw new EmailSendError(`SES refused the email for incident ${email.incidentId}`, { cause: error });
+      }
+    },
+  };
+}
+
+/** Local mode: `<outbox>/emails/<timestamp>-<incident>.eml`, byte for byte what SES would get. */
+export function createOutboxEmailSender(outbox: string, clock: () => Date = () => new Date()): EmailSender {
+  const dir = join(outbox, "emails");
+  return {
+    async send(email) {
+      mkdirSync(dir, { recursive: true });
+      const stamp = clock().toISOString().replace(/[:.]/g, "-");
+      writeFileSync(join(dir, `${stamp}-${email.incidentId}.eml`), email.raw);
+    },
+  };
+}
+
+/** Kept for symmetry with the alert outbox: appends one line to a file, creating its folder. */
+export function appendLine(path: string, line: string): void {
+  mkdirSync(join(path, ".."), { recursive: true });
+  appendFileSync(path, `${line}\n`);
+}

@@ -1,0 +1,157 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpUserPoolAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
+import {
+  AccountRecovery,
+  AdvancedSecurityMode,
+  FeaturePlan,
+  Mfa,
+  OAuthScope,
+  UserPool,
+  type UserPoolClient,
+} from "aws-cdk-lib/aws-cognito";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
+import { Construct } from "constructs";
+import { KeywatchFunction } from "./keywatch-function.js";
+import type { PublicApi } from "./public-api.js";
+
+export interface ConsoleProps {
+  api: PublicApi;
+  incidents: ITable;
+  anomalies: ITable;
+  alarmTopic: ITopic;
+  dataKey: IKey;
+}
+
+/**
+ * The table ARN as cdk-nag prints it in IAM5 finding ids: the cross-stack export's name. Calling
+ * exportValue returns the very export the automatic reference uses (it is idempotent).
+ */
+function nagTableArn(table: ITable): string {
+  const producer = Stack.of(table);
+  const imported = producer.resolve(producer.exportValue(table.tableArn)) as { "Fn::ImportValue": string };
+  return imported["Fn::ImportValue"];
+}
+
+/** Paths of the static page (no data) and of the data API (signed-in security team only). */
+const PAGE_PATHS = ["/console", "/console/app.js", "/console/app.css", "/console/config.json"];
+const API_ROUTES: [HttpMethod, string][] = [
+  [HttpMethod.GET, "/api/incidents"],
+  [HttpMethod.GET, "/api/incidents/{id}"],
+  [HttpMethod.POST, "/api/incidents/{id}/actions"],
+  [HttpMethod.GET, "/api/anomalies/daily"],
+];
+
+/**
+ * The security team's console on the public HTTP API. Authentication is a Cognito user pool
+ * and the HTTP API's JWT authorizer, not IAM: the console is used from a browser, where a
+ * hosted sign-in with MFA and a bearer token is natural, while IAM would need SigV4-signing
+ * credentials in the page. Accounts are created by an administrator only (no self sign-up).
+ */
+export class Console extends Construct {
+  readonly userPool: UserPool;
+  readonly client: UserPoolClient;
+  readonly page: KeywatchFunction;
+  readonly consoleApi: KeywatchFunction;
+
+  constructor(scope: Construct, id: string, props: ConsoleProps) {
+    super(scope, id);
+    const consoleUrl = `${props.api.api.apiEndpoint}/console`;
+    this.userPool = new UserPool(this, "Users", {
+      userPoolName: "keywatch-security-team",
+      selfSignUpEnabled: false,
+      signInAliases: { username: true, email: true },
+      mfa: Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      passwordPolicy: {
+        minLength: 14,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      accountRecovery: AccountRecovery.EMAIL_ONLY,
+      featurePlan: FeaturePlan.PLUS,
+      // Deprecated name, but what cdk-nag's COG3 checks: threat protection in full-function mode.
+      advancedSecurityMode: AdvancedSecurityMode.ENFORCED,
+      // Users are identities of the security team: keep them if the stateless stack is replaced.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const domain = this.userPool.addDomain("SignIn", {
+      cognitoDomain: { domainPrefix: `keywatch-${this.node.addr.slice(0, 12)}` },
+    });
+    this.client = this.userPool.addClient("ConsoleClient", {
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+      authFlows: { userSrp: true },
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [OAuthScope.OPENID],
+        callbackUrls: [consoleUrl],
+        logoutUrls: [consoleUrl],
+      },
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.hours(12),
+    });
+
+    const common = { alarmTopic: props.alarmTopic, dataKey: props.dataKey };
+    this.page = new KeywatchFunction(this, "Page", {
+      ...common,
+      handler: "console",
+      description: "keywatch: security console page (static)",
+      memorySize: 128,
+      environment: { CONSOLE_AUTH_DOMAIN: domain.baseUrl(), CONSOLE_CLIENT_ID: this.client.userPoolClientId },
+    });
+    this.consoleApi = new KeywatchFunction(this, "Api", {
+      ...common,
+      handler: "console-api",
+      description: "keywatch: security console API (incidents, actions, anomaly counts)",
+    })
+      .useTable("incidents", props.incidents, "readWrite")
+      .useTable("anomalies", props.anomalies, "read");
+    // The grants' wildcards are the tables' own GSIs (`<table>/index/*`) and the KMS data-key
+    // actions for the CMK-encrypted tables; nothing else is in this function's policy.
+    const grants = this.consoleApi.fn.role?.node.tryFindChild("DefaultPolicy");
+    if (grants) {
+      for (const action of ["kms:ReEncrypt*", "kms:GenerateDataKey*"]) {
+        Validations.of(grants).acknowledge({
+          id: `AwsSolutions-IAM5[Action::${action}]`,
+          reason:
+            "Data-key actions DynamoDB needs on the tables' customer-managed key (from the table grants).",
+        });
+      }
+      for (const table of [props.incidents, props.anomalies]) {
+        Validations.of(grants).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagTableArn(table)}/index/*]`,
+          reason: "This table's own GSIs (byState / byTime queries); no other table.",
+        });
+      }
+    }
+
+    for (const path of PAGE_PATHS) {
+      const before = new Set(props.api.api.node.children);
+      props.api.route(HttpMethod.GET, path, this.page.fn);
+      for (const route of props.api.api.node.children.filter((child) => !before.has(child))) {
+        Validations.of(route).acknowledge({
+          id: "AwsSolutions-APIG4",
+          reason:
+            "Static console shell (HTML/JS/CSS, sign-in config): no data; every /api route needs a JWT.",
+        });
+      }
+    }
+    const authorizer = new HttpUserPoolAuthorizer("ConsoleAuthorizer", this.userPool, {
+      userPoolClients: [this.client],
+    });
+    for (const [method, path] of API_ROUTES) props.api.route(method, path, this.consoleApi.fn, authorizer);
+
+    new CfnOutput(this, "ConsoleUrl", { value: consoleUrl, description: "keywatch security console" });
+    new CfnOutput(this, "UserPoolId", {
+      value: this.userPool.userPoolId,
+      description: "Add security-team members here (aws cognito-idp admin-create-user)",
+    });
+  }
+}
