@@ -118,11 +118,23 @@ const JUMP_THRESHOLD = 4096;
 /** Header lines longer than this are treated as content rather than parsed. */
 export const MAX_HEADER_LINE = 4096;
 
+const C_ESCAPES: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, "\\": 92 };
+
+/** Undoes git's C-style path quoting: `\"`, `\\`, `\t`... and `\303\251` octal bytes of UTF-8. */
+function unquoteC(quoted: string): string {
+  const parts: Buffer[] = [];
+  for (const [, escaped, text] of quoted.matchAll(/\\([0-7]{3}|[\s\S])|([^\\]+)/g)) {
+    if (text !== undefined) parts.push(Buffer.from(text, "utf8"));
+    else if (escaped !== undefined && escaped.length === 3)
+      parts.push(Buffer.from([Number.parseInt(escaped, 8) & 0xff]));
+    else if (escaped !== undefined) parts.push(Buffer.from([C_ESCAPES[escaped] ?? escaped.charCodeAt(0)]));
+  }
+  return Buffer.concat(parts).toString("utf8");
+}
+
 function unquotePath(raw: string): string {
   let path = raw.replace(/\t.*$/, "");
-  if (path.startsWith('"') && path.endsWith('"')) {
-    path = path.slice(1, -1).replace(/\\(.)/g, "$1");
-  }
+  if (path.length > 1 && path.startsWith('"') && path.endsWith('"')) path = unquoteC(path.slice(1, -1));
   return path.startsWith("b/") ? path.slice(2) : path;
 }
 
@@ -143,6 +155,8 @@ export class DiffTracker implements PositionTracker {
   private lineStart = 0;
   private lineKind: "added" | "other" = "other";
   private lineNumber = 0;
+  /** Code points of the current line's content up to the cursor. */
+  private lineColumn = 0;
 
   advanceTo(window: Uint8Array, base: number, target: number): void {
     if (target <= this.cursor) return;
@@ -152,6 +166,7 @@ export class DiffTracker implements PositionTracker {
       this.started = true;
       this.enterLine(buffer, 0, base);
     }
+    const previous = this.cursor;
     let from = this.cursor - base;
     const to = target - base;
     if (to - from > JUMP_THRESHOLD) from = this.jumpToLastHunk(buffer, base, from, to);
@@ -162,15 +177,22 @@ export class DiffTracker implements PositionTracker {
       this.enterLine(buffer, nl + 1, base);
       from = nl + 1;
     }
+    // Columns count from after the line's "+"; a line longer than a window keeps its count across windows.
+    const contentStart = this.lineStart + 1;
+    if (this.lineStart >= previous) this.lineColumn = 0;
+    const countFrom = Math.max(contentStart, this.lineStart >= previous ? contentStart : previous);
+    if (countFrom < target) this.lineColumn += codePointsBetween(window, countFrom - base, to);
     this.cursor = target;
   }
 
   positionAt(window: Uint8Array, base: number, target: number): Position {
     this.advanceTo(window, base, target);
-    // Lines longer than the scanner's window count their column from the window start.
-    const lineContent = Math.max(this.lineStart + 1 - base, 0);
-    const column = codePointsBetween(window, lineContent, target - base) + 1;
-    return { path: this.file, line: this.lineNumber, column, counts: this.lineKind === "added" };
+    return {
+      path: this.file,
+      line: this.lineNumber,
+      column: this.lineColumn + 1,
+      counts: this.lineKind === "added",
+    };
   }
 
   /** Skips straight to the last hunk header before `to`, picking up the file header before it. */
