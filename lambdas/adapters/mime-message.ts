@@ -22,6 +22,8 @@ export async function composeMimeMessage(input: {
     messageId: input.messageId,
     date: input.date,
     headers: { "Auto-Submitted": "auto-generated" },
+    // Readable .eml files and stable bytes: quoted-printable rather than whatever nodemailer guesses.
+    textEncoding: "quoted-printable",
   });
   return composer.compile().build();
 }

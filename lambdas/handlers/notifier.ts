@@ -113,7 +113,7 @@ export function makeNotifierHandler(deps: NotifyDeps) {
         logger.error("record failed; will be retried", {
           sequence,
           errorName: (error as Error).name,
-          errorMessage: (error as Error).message,
+          errorMessage: String((error as Error).message).slice(0, 300),
         });
         batchItemFailures.push({ itemIdentifier: sequence });
       }

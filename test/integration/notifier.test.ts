@@ -65,9 +65,6 @@ beforeEach(async () => {
     endpoint: db.endpoint,
     tableName: db.names.incidents,
     pollMs: 100,
-    onError: (e) => {
-      if (process.env.DBG) console.log("DBG pump error", e);
-    },
     handler: async (event) => {
       batches.push(event);
       const r = await handler(event);
