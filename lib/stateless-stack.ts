@@ -4,6 +4,7 @@ import type { Construct } from "constructs";
 import { Console } from "./constructs/console.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
 import { PublicApi } from "./constructs/public-api.js";
+import { ReportForm } from "./constructs/report-form.js";
 import type { StatefulStack } from "./stateful-stack.js";
 
 export interface StatelessStackProps extends StackProps {
@@ -39,6 +40,15 @@ export class StatelessStack extends Stack {
       api: this.publicApi,
       incidents: stateful.tables.incidents,
       anomalies: stateful.tables.anomalies,
+    });
+    new ReportForm(this, "ReportForm", {
+      ...common,
+      api: this.publicApi,
+      keys: stateful.tables.keys,
+      incidents: stateful.tables.incidents,
+      reports: stateful.tables.reports,
+      state: stateful.tables.state,
+      keyPrefixes: props.keyPrefixes,
     });
   }
 }
