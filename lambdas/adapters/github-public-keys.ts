@@ -24,8 +24,8 @@ export interface DirectoryLogger {
 export interface GitHubPublicKeysOptions {
   /** GitHub API base URL (GITHUB_API_URL); default https://api.github.com. */
   apiUrl?: string;
-  /** Optional: raises GitHub's rate limit; the endpoint needs no scope. */
-  token?: string;
+  /** Optional: raises GitHub's rate limit; the endpoint needs no scope. A function is called per fetch (e.g. a cached secret read). */
+  token?: string | (() => Promise<string | undefined>);
   clock?: Clock;
   /** How long a fetched list is trusted before it is fetched again (default 1 h). */
   ttlMs?: number;
@@ -93,7 +93,8 @@ export function createGitHubPublicKeys(options: GitHubPublicKeysOptions = {}): P
       "user-agent": "keywatch",
       "x-github-api-version": "2022-11-28",
     };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const token = typeof options.token === "function" ? await options.token() : options.token;
+    if (token) headers.authorization = `Bearer ${token}`;
     let response: Response;
     let text: string;
     try {

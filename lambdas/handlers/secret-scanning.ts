@@ -11,6 +11,7 @@ import {
   PublicKeysUnavailableError,
 } from "../adapters/github-public-keys.js";
 import { createLogger } from "../adapters/logger.js";
+import { readSecretString } from "../adapters/secret-string.js";
 import type { RecordFindings } from "../domain/finding.js";
 import { verifyPartnerSignature } from "../domain/partner-signature.js";
 import {
@@ -144,8 +145,30 @@ export function makeSecretScanningHandler(deps: SecretScanningDeps) {
 const SettingsSchema = z.object({
   GITHUB_API_URL: z.string().url().default(DEFAULT_GITHUB_API_URL),
   GITHUB_TOKEN: z.string().min(1).optional(),
+  /** Deployed: the token lives in Secrets Manager, read once on the first keys fetch. */
+  GITHUB_TOKEN_SECRET_ID: z.string().min(1).optional(),
   KEYWATCH_KEY_PREFIXES: KeyPrefixesSchema,
 });
+
+/** The optional GitHub token: from the environment, or read once from Secrets Manager (unauthenticated if unreadable). */
+function githubToken(
+  settings: z.infer<typeof SettingsSchema>,
+  logger: HandlerLogger,
+): () => Promise<string | undefined> {
+  let token: Promise<string | undefined> | undefined;
+  return () => {
+    if (settings.GITHUB_TOKEN || !settings.GITHUB_TOKEN_SECRET_ID)
+      return Promise.resolve(settings.GITHUB_TOKEN);
+    token ??= readSecretString(settings.GITHUB_TOKEN_SECRET_ID).catch((error: unknown) => {
+      // The keys endpoint works without a token, only with a lower rate limit.
+      logger.warn("github token unreadable; fetching public keys unauthenticated", {
+        error: (error as Error).message,
+      });
+      return undefined;
+    });
+    return token;
+  };
+}
 
 /** Wired from the environment once per cold start (the first invocation), then reused. */
 function fromEnvironment() {
@@ -160,7 +183,7 @@ function fromEnvironment() {
     }),
     publicKeys: createGitHubPublicKeys({
       apiUrl: settings.GITHUB_API_URL,
-      ...(settings.GITHUB_TOKEN ? { token: settings.GITHUB_TOKEN } : {}),
+      token: githubToken(settings, logger),
       clock,
       logger,
     }),

@@ -1,0 +1,104 @@
+import { CfnOutput, Duration, Stack, Validations } from "aws-cdk-lib";
+import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
+import { Construct } from "constructs";
+import { KeywatchFunction } from "./keywatch-function.js";
+import type { PublicApi } from "./public-api.js";
+
+export interface PartnerWebhookProps {
+  api: PublicApi;
+  keys: ITable;
+  incidents: ITable;
+  /** Comma-separated key prefixes: only tokens with one of them can be our keys. */
+  keyPrefixes: string;
+  /** Optional GitHub token (raises the rate limit of the public-keys endpoint); read at cold start. */
+  githubToken?: ISecret;
+  alarmTopic: ITopic;
+  dataKey: IKey;
+}
+
+export const SECRET_SCANNING_PATH = "/github/secret-scanning";
+export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
+
+/**
+ * GitHub's secret-scanning partner endpoint: `POST /github/secret-scanning` → a function that
+ * verifies GitHub's signature, records findings (DynamoDB only: emails leave from the incidents
+ * stream) and answers labels. The GitHub API base URL comes from context `keywatch:githubApiUrl`.
+ */
+export class PartnerWebhook extends Construct {
+  readonly function: KeywatchFunction;
+  /** What to register with GitHub's partner program. */
+  readonly endpointUrl: string;
+
+  constructor(scope: Construct, id: string, props: PartnerWebhookProps) {
+    super(scope, id);
+    const githubApiUrl = String(this.node.tryGetContext("keywatch:githubApiUrl") ?? DEFAULT_GITHUB_API_URL);
+    this.function = new KeywatchFunction(this, "Handler", {
+      alarmTopic: props.alarmTopic,
+      dataKey: props.dataKey,
+      handler: "secret-scanning",
+      description: "keywatch: GitHub secret-scanning partner webhook (verify, record, label)",
+      memorySize: 512,
+      // Ends before API Gateway's 30 s integration limit, which is also GitHub's response deadline.
+      timeout: Duration.seconds(25),
+      environment: {
+        GITHUB_API_URL: githubApiUrl,
+        KEYWATCH_KEY_PREFIXES: props.keyPrefixes,
+        ...(props.githubToken ? { GITHUB_TOKEN_SECRET_ID: props.githubToken.secretArn } : {}),
+      },
+    })
+      // recordFindings reads and quarantines keys, and opens incidents.
+      .useTable("keys", props.keys, "readWrite")
+      .useTable("incidents", props.incidents, "readWrite");
+    props.githubToken?.grantRead(this.function.fn);
+    this.acknowledgeTableGrants([props.keys, props.incidents]);
+
+    const before = new Set(props.api.api.node.children);
+    props.api.route(HttpMethod.POST, SECRET_SCANNING_PATH, this.function.fn);
+    for (const route of props.api.api.node.children.filter((child) => !before.has(child))) {
+      Validations.of(route).acknowledge({
+        id: "AwsSolutions-APIG4",
+        reason:
+          "Called by GitHub's secret-scanning partner program, which can't present AWS credentials or tokens; " +
+          "every request is authenticated in the handler by GitHub's ECDSA P-256 signature over the raw body " +
+          "(401 otherwise) before anything is parsed or recorded.",
+      });
+    }
+
+    this.endpointUrl = `${props.api.api.apiEndpoint}${SECRET_SCANNING_PATH}`;
+    new CfnOutput(this, "EndpointUrl", {
+      value: this.endpointUrl,
+      description: "GitHub secret-scanning partner endpoint: register this URL with GitHub",
+    });
+  }
+
+  /** The table grants' only wildcards: the tables' own GSIs and the data key's KMS actions. */
+  private acknowledgeTableGrants(tables: ITable[]): void {
+    const grants = this.function.fn.role?.node.tryFindChild("DefaultPolicy");
+    if (!grants) return;
+    for (const action of ["kms:ReEncrypt*", "kms:GenerateDataKey*"]) {
+      Validations.of(grants).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason:
+          "Data-key actions DynamoDB needs on the tables' customer-managed key (from the table grants).",
+      });
+    }
+    for (const table of tables) {
+      Validations.of(grants).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagTableArn(table)}/index/*]`,
+        reason:
+          "This table's own GSIs (granted with the table by recordFindings' repositories); no other table.",
+      });
+    }
+  }
+}
+
+/** The table ARN as cdk-nag prints it in IAM5 ids: the name of the cross-stack export the reference uses. */
+function nagTableArn(table: ITable): string {
+  const producer = Stack.of(table);
+  const imported = producer.resolve(producer.exportValue(table.tableArn)) as { "Fn::ImportValue": string };
+  return imported["Fn::ImportValue"];
+}
