@@ -5,6 +5,7 @@ import { Console } from "./constructs/console.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
 import { PartnerWebhook } from "./constructs/partner-webhook.js";
 import { PublicApi } from "./constructs/public-api.js";
+import { ReportForm } from "./constructs/report-form.js";
 import type { StatefulStack } from "./stateful-stack.js";
 
 export interface StatelessStackProps extends StackProps {
@@ -35,6 +36,12 @@ export class StatelessStack extends Stack {
       reason: "Public liveness probe: returns a constant, reads no data.",
     });
 
+    new Console(this, "Console", {
+      ...common,
+      api: this.publicApi,
+      incidents: stateful.tables.incidents,
+      anomalies: stateful.tables.anomalies,
+    });
     new PartnerWebhook(this, "PartnerWebhook", {
       ...common,
       api: this.publicApi,
@@ -42,12 +49,14 @@ export class StatelessStack extends Stack {
       incidents: stateful.tables.incidents,
       keyPrefixes: props.keyPrefixes,
     });
-
-    new Console(this, "Console", {
+    new ReportForm(this, "ReportForm", {
       ...common,
       api: this.publicApi,
+      keys: stateful.tables.keys,
       incidents: stateful.tables.incidents,
-      anomalies: stateful.tables.anomalies,
+      reports: stateful.tables.reports,
+      state: stateful.tables.state,
+      keyPrefixes: props.keyPrefixes,
     });
   }
 }
