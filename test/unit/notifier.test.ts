@@ -3,7 +3,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { type BaseMatcher, toReceiveCommandTimes, toReceiveCommandWith } from "aws-sdk-client-mock-vitest";
+import { type CustomMatcher, toReceiveCommandTimes, toReceiveCommandWith } from "aws-sdk-client-mock-vitest";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createSnsAlertPublisher } from "../../lambdas/adapters/alert-publisher.js";
 import { fixedClock } from "../../lambdas/adapters/clock.js";
@@ -23,7 +23,7 @@ import { makeNotifierHandler } from "../../lambdas/handlers/notifier.js";
 
 declare module "vitest" {
   // biome-ignore lint/suspicious/noExplicitAny: the matcher library's own generic signature
-  interface Matchers<T = any> extends BaseMatcher<T> {}
+  interface Matchers<T = any> extends CustomMatcher<T> {}
 }
 expect.extend({ toReceiveCommandWith, toReceiveCommandTimes });
 
