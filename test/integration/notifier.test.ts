@@ -67,14 +67,7 @@ beforeEach(async () => {
     pollMs: 100,
     handler: async (event) => {
       batches.push(event);
-      const r = await handler(event);
-      if (process.env.DBG)
-        console.log(
-          "DBG",
-          JSON.stringify(r),
-          event.Records.map((x) => x.dynamodb?.NewImage?.entity),
-        );
-      return r;
+      return handler(event);
     },
   });
   const alerts = () => {
