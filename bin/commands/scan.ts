@@ -143,16 +143,25 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
       else if (event.kind === "skipped")
         io.stderr(`keywatch scan: skipped ${shown(event.path)}: ${event.reason}\n`);
       else {
+        // Held back until the archive's entries are scanned: a key inside an entry is reported once, by entry.
+        const raw: ScanFinding[] = [];
+        const inEntries: [string, ScanFinding][] = [];
+        let failure: unknown;
         try {
-          await scanSource(readChunks(event.path), fileOptions, (finding) => report(event.path, finding));
+          await scanSource(readChunks(event.path), fileOptions, (finding) => raw.push(finding));
           if (event.size > 0) {
             await scanZipEntries(event.path, event.size, fileOptions, (entry, finding) =>
-              report(`${event.path}!${entry}`, finding),
+              inEntries.push([entry, finding]),
             );
           }
         } catch (error) {
-          problem(event.path, describeReadError(error));
+          failure = error;
         }
+        // Whatever failed, every key already found is still reported.
+        const reportedInEntries = new Set(inEntries.map(([, finding]) => finding.keyHash));
+        for (const finding of raw) if (!reportedInEntries.has(finding.keyHash)) report(event.path, finding);
+        for (const [entry, finding] of inEntries) report(`${event.path}!${entry}`, finding);
+        if (failure !== undefined) problem(event.path, describeReadError(failure));
       }
     }
   }

@@ -7,6 +7,7 @@ import { type SourceScanOptions, scanSource } from "./scan-source.js";
 const LOCAL_HEADER = 0x04034b50;
 const CENTRAL_HEADER = 0x02014b50;
 const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
+const STORED = 0;
 const DEFLATE = 8;
 /** The end record (22 bytes) can be followed by a comment of up to 65535 bytes. */
 const MAX_TAIL = 22 + 65535;
@@ -21,14 +22,15 @@ export class ZipArchiveError extends Error {
   }
 }
 
-interface DeflatedEntry {
+interface ArchiveEntry {
   name: string;
+  deflated: boolean;
   compressedSize: number;
   localHeaderOffset: number;
 }
 
-/** Deflated entries of a zip (also .jar, .apk, .aar, .whl, .docx); undefined when it isn't one. */
-async function deflatedEntries(path: string, size: number): Promise<DeflatedEntry[] | undefined> {
+/** Stored and deflated entries of a zip (also .jar, .apk, .aar, .whl, .docx); undefined when it isn't one. */
+async function archiveEntries(path: string, size: number): Promise<ArchiveEntry[] | undefined> {
   const file = await open(path, "r");
   try {
     const magic = Buffer.alloc(4);
@@ -52,7 +54,7 @@ async function deflatedEntries(path: string, size: number): Promise<DeflatedEntr
     if (directorySize > MAX_CENTRAL_DIRECTORY) throw new ZipArchiveError("zip central directory too large");
     const directory = Buffer.alloc(directorySize);
     await file.read(directory, 0, directorySize, directoryOffset);
-    const entries: DeflatedEntry[] = [];
+    const entries: ArchiveEntry[] = [];
     for (let at = 0; at + 46 <= directory.length && directory.readUInt32LE(at) === CENTRAL_HEADER; ) {
       const flags = directory.readUInt16LE(at + 8);
       const method = directory.readUInt16LE(at + 10);
@@ -63,8 +65,13 @@ async function deflatedEntries(path: string, size: number): Promise<DeflatedEntr
       const localHeaderOffset = directory.readUInt32LE(at + 42);
       const name = directory.toString(flags & 0x800 ? "utf8" : "latin1", at + 46, at + 46 + nameLength);
       const encrypted = (flags & 1) === 1;
-      if (method === DEFLATE && !encrypted && compressedSize > 0 && localHeaderOffset < size) {
-        entries.push({ name, compressedSize, localHeaderOffset });
+      if (
+        (method === DEFLATE || method === STORED) &&
+        !encrypted &&
+        compressedSize > 0 &&
+        localHeaderOffset < size
+      ) {
+        entries.push({ name, deflated: method === DEFLATE, compressedSize, localHeaderOffset });
       }
       at += 46 + nameLength + extraLength + commentLength;
     }
@@ -92,9 +99,9 @@ async function* capped(chunks: AsyncIterable<Buffer>, budget: { left: number }):
 }
 
 /**
- * Inflates and scans each deflated entry of a zip archive. Stored (uncompressed) entries are
- * not repeated here: the scan of the archive's raw bytes already covers them. Nested archives
- * are not opened; the inflated total is capped so a zip bomb ends in an error, not exhaustion.
+ * Scans each entry of a zip archive on its own, inflating deflated ones, so findings name the
+ * entry and a stored entry's first byte is not glued to the header bytes before it. Nested
+ * archives are not opened; the inflated total is capped so a zip bomb ends in an error.
  */
 export async function scanZipEntries(
   path: string,
@@ -102,17 +109,21 @@ export async function scanZipEntries(
   options: SourceScanOptions,
   onFinding: (entry: string, finding: ScanFinding) => void,
 ): Promise<void> {
-  const entries = await deflatedEntries(path, size);
+  const entries = await archiveEntries(path, size);
   if (!entries) return;
   const budget = { left: MAX_INFLATED_PER_ARCHIVE };
   for (const entry of entries) {
     const end = Math.min(entry.localHeaderOffset + entry.compressedSize, size) - 1;
     const source = createReadStream(path, { start: entry.localHeaderOffset, end, highWaterMark: 1 << 20 });
-    const inflater = createInflateRaw();
-    source.on("error", (error) => inflater.destroy(error));
-    source.pipe(inflater);
+    const inflater = entry.deflated ? createInflateRaw() : undefined;
+    if (inflater) {
+      source.on("error", (error) => inflater.destroy(error));
+      source.pipe(inflater);
+    }
     try {
-      await scanSource(capped(inflater, budget), options, (finding) => onFinding(entry.name, finding));
+      await scanSource(capped(inflater ?? source, budget), options, (finding) =>
+        onFinding(entry.name, finding),
+      );
     } catch (error) {
       if (error instanceof ZipArchiveError) throw error;
       throw new ZipArchiveError(`zip entry ${JSON.stringify(entry.name)}: ${(error as Error).message}`, {
@@ -120,7 +131,7 @@ export async function scanZipEntries(
       });
     } finally {
       source.destroy();
-      inflater.destroy();
+      inflater?.destroy();
     }
   }
 }

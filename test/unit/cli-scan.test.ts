@@ -208,13 +208,14 @@ describe("scan binary content", () => {
     expect(jsonLines(result.stdout).map((f) => f.keyHash)).toEqual([keyHash(ascii), keyHash(wide)]);
   });
 
-  it("finds keys in stored and in deflated zip entries (jar, apk, whl)", () => {
+  it("finds keys in stored and in deflated zip entries (jar, apk, whl), named by entry", () => {
     const dir = freshDir("zip");
     const [stored, deflated] = [generateKey(), generateKey()];
     writeFileSync(
       join(dir, "app.apk"),
       zipFixture([
-        { name: "assets/config.json", content: Buffer.from(`{"key":"${stored}"}`), method: "stored" },
+        // Right after a name ending in a letter: only a per-entry scan sees the key's left edge.
+        { name: "res/raw/key", content: Buffer.from(stored), method: "stored" },
         {
           name: "classes.dex",
           content: Buffer.concat([
@@ -231,9 +232,27 @@ describe("scan binary content", () => {
 
     expect(result.status).toBe(1);
     expect(jsonLines(result.stdout).map((f) => [f.file, f.keyHash])).toEqual([
-      ["app.apk", keyHash(stored)],
+      ["app.apk!res/raw/key", keyHash(stored)],
       ["app.apk!classes.dex", keyHash(deflated)],
     ]);
+  });
+
+  it("reports a corrupt zip entry on stderr and still reports the keys it found", () => {
+    const dir = freshDir("corrupt-zip");
+    const key = generateKey();
+    const zip = zipFixture([
+      { name: "ok.txt", content: Buffer.from(`k=${key}\n`), method: "stored" },
+      { name: "broken.bin", content: Buffer.alloc(4000, 1), method: "deflated" },
+    ]);
+    const broken = zip.indexOf("broken.bin") + "broken.bin".length;
+    zip.fill(0xff, broken, broken + 8);
+    writeFileSync(join(dir, "bad.jar"), zip);
+
+    const result = keywatch(["scan", "bad.jar"], { cwd: dir });
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout).map((f) => f.file)).toEqual(["bad.jar!ok.txt"]);
+    expect(result.stderr).toMatch(/bad\.jar: zip entry "broken\.bin"/);
   });
 
   it("streams a 2 GB sparse file with a key near its end in bounded memory", () => {
