@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
@@ -119,6 +119,8 @@ console.log("machine:", {
   cores: cpus().length,
   node: process.version,
   ripgrep: tool("rg", ["--version"]) ?? "absent",
+  // Figures from a machine busy with other work are not comparable: the load is printed with them.
+  loadAverage1m: loadavg()[0]?.toFixed(2),
 });
 console.log("corpus:", { source, bytes: text.length, plantedKeys: keys.size, decoys: decoyCount });
 
