@@ -65,6 +65,32 @@ describe("diff mode across chunk boundaries", () => {
   });
 });
 
+describe("binary mode across chunk boundaries", () => {
+  it("finds ASCII and UTF-16LE keys of several prefixes wherever the input is split in two", () => {
+    const [ascii, wide] = [generateKey("abc_"), generateKey()];
+    const input = Buffer.concat([
+      Buffer.from([0, 1, 2]),
+      Buffer.from(ascii),
+      Buffer.from([0, 0xff]),
+      Buffer.from(wide, "utf16le"),
+      Buffer.from([0, 0]),
+    ]);
+    const options: ScanOptions = { prefixes: ["smk_", "abc_"], utf16: true, mode: "text" };
+    const whole = scanBuffer(input, options);
+    expect(whole.map((f) => [f.keyHash, f.encoding])).toEqual([
+      [keyHash(ascii), "ascii"],
+      [keyHash(wide), "utf16le"],
+    ]);
+
+    for (let split = 0; split <= input.length; split++) {
+      expect(
+        scanChunks([input.subarray(0, split), input.subarray(split)], options),
+        `split at ${split}`,
+      ).toEqual(whole);
+    }
+  });
+});
+
 describe("diff shapes found in the wild", () => {
   it("reads CRLF diffs: the path has no \\r and lines still count", () => {
     const key = generateKey();
