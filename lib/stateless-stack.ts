@@ -3,6 +3,7 @@ import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import type { Construct } from "constructs";
 import { Console } from "./constructs/console.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
+import { LeakResponse } from "./constructs/leak-response.js";
 import { PartnerWebhook } from "./constructs/partner-webhook.js";
 import { PublicApi } from "./constructs/public-api.js";
 import { ReportForm } from "./constructs/report-form.js";
@@ -56,6 +57,18 @@ export class StatelessStack extends Stack {
       incidents: stateful.tables.incidents,
       reports: stateful.tables.reports,
       state: stateful.tables.state,
+      keyPrefixes: props.keyPrefixes,
+    });
+    new LeakResponse(this, "LeakResponse", {
+      ...common,
+      tables: {
+        keys: stateful.tables.keys,
+        incidents: stateful.tables.incidents,
+        notifications: stateful.tables.notifications,
+        reports: stateful.tables.reports,
+      },
+      securityAlerts: stateful.securityAlerts,
+      keyEvents: stateful.keyEvents,
       keyPrefixes: props.keyPrefixes,
     });
   }
