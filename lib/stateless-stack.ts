@@ -1,6 +1,7 @@
 import { Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import type { Construct } from "constructs";
+import { AnomalyDetection } from "./constructs/anomaly-detection.js";
 import { Console } from "./constructs/console.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
 import { LeakResponse } from "./constructs/leak-response.js";
@@ -70,6 +71,18 @@ export class StatelessStack extends Stack {
       securityAlerts: stateful.securityAlerts,
       keyEvents: stateful.keyEvents,
       keyPrefixes: props.keyPrefixes,
+    });
+    // keywatch's own API adopts the access-log format; Smelter's API stages adopt the same construct.
+    new AnomalyDetection(this, "AnomalyDetection", {
+      ...common,
+      stage: this.publicApi.stage,
+      accessLogs: this.publicApi.accessLogs,
+      tables: {
+        keys: stateful.tables.keys,
+        anomalies: stateful.tables.anomalies,
+        state: stateful.tables.state,
+      },
+      securityAlerts: stateful.securityAlerts,
     });
   }
 }

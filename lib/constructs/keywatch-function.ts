@@ -25,6 +25,8 @@ export interface KeywatchFunctionProps {
   async?: boolean;
   alarmTopic: ITopic;
   dataKey: IKey;
+  /** Absolute paths of data files copied next to the bundle (read at `/var/task/<file name>`). */
+  bundledFiles?: string[];
 }
 
 const HANDLERS_DIR = fileURLToPath(new URL("../../lambdas/handlers/", import.meta.url));
@@ -87,6 +89,16 @@ export class KeywatchFunction extends Construct {
         sourceMap: true,
         // ESM bundles need a require shim for the CommonJS dependencies esbuild inlines.
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        ...(props.bundledFiles?.length
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_input: string, output: string) =>
+                  (props.bundledFiles ?? []).map((file) => `cp "${file}" "${output}/"`),
+              },
+            }
+          : {}),
       },
     });
     Validations.of(this.fn).acknowledge({
