@@ -1,5 +1,9 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 
+/** The headers a delivery carries (lower case, as API Gateway v2 passes them). */
+export const KEY_IDENTIFIER_HEADER = "github-public-key-identifier";
+export const SIGNATURE_HEADER = "github-public-key-signature";
+
 /** A public key GitHub signs partner alerts with, as listed at /meta/public_keys/secret_scanning. */
 export interface PartnerPublicKey {
   keyIdentifier: string;

@@ -13,7 +13,11 @@ import {
 import { createLogger } from "../adapters/logger.js";
 import { readSecretString } from "../adapters/secret-string.js";
 import type { RecordFindings } from "../domain/finding.js";
-import { verifyPartnerSignature } from "../domain/partner-signature.js";
+import {
+  KEY_IDENTIFIER_HEADER,
+  SIGNATURE_HEADER,
+  verifyPartnerSignature,
+} from "../domain/partner-signature.js";
 import {
   findingsFromAlerts,
   labelAlerts,
@@ -22,9 +26,6 @@ import {
 
 /** Largest body accepted (1 MiB, about 5,000 realistic alerts); bigger ones get 413 before any work. */
 export const MAX_PARTNER_BODY_BYTES = 1024 * 1024;
-
-export const KEY_IDENTIFIER_HEADER = "github-public-key-identifier";
-export const SIGNATURE_HEADER = "github-public-key-signature";
 
 /** Identifiers GitHub uses are hex digests; anything else is refused without a key lookup. */
 const KEY_IDENTIFIER = /^[A-Za-z0-9_.:-]{1,128}$/;
