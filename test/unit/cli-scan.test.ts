@@ -470,12 +470,14 @@ describe("start-up time", () => {
     return times.sort((a, b) => a - b)[4] as number;
   }
 
-  it("answers keywatch --version in under 150 ms (median of 9 runs)", () => {
+  it("answers keywatch --version in under 150 ms, or within 50 ms of bare node when that is slower (medians of 9)", () => {
     const version = medianMs(() => expect(keywatch(["--version"]).stdout).toMatch(/^\d+\.\d+\.\d+\n$/));
-    // Bare `node` start-up, for reading a failure on a loaded machine.
     const bareNode = medianMs(() => spawnSync(process.execPath, ["-e", "0"]));
 
-    expect(version, `keywatch --version ${version} ms; bare node ${bareNode} ms`).toBeLessThan(150);
+    // On a machine so busy that bare `node` alone is slow (parallel test projects), the budget is
+    // what keywatch adds to node's own start: 50 ms, which a TypeScript runtime or SDK import exceeds.
+    const budget = Math.max(150, bareNode + 50);
+    expect(version, `keywatch --version ${version} ms; bare node ${bareNode} ms`).toBeLessThan(budget);
   });
 });
 
