@@ -10,6 +10,14 @@ import { CONSOLE_PAGE_PATHS, makeConsolePageHandler } from "../../lambdas/handle
 import { CONSOLE_API_ROUTES, makeConsoleApiHandler } from "../../lambdas/handlers/console-api.js";
 import { handler as healthz } from "../../lambdas/handlers/healthz.js";
 import { type LocalEnvironment, openLocalEnvironment } from "./local-environment.js";
+import {
+  localFindingRecorder,
+  type Service,
+  type ServiceContext,
+  startDemoStandIn,
+  startGitHubScanners,
+  startNotifier,
+} from "./local-services.js";
 import { reportFormRoutes } from "./report-form-routes.js";
 import { homePaths, type LocalSettings } from "./settings.js";
 
@@ -27,9 +35,9 @@ export interface StartOptions {
   schedulers?: boolean;
   /** Run the incidents-stream pump + notifier (default true). */
   notifier?: boolean;
-  /** Seed the demo project/owner and plant its keys in the stand-in (default: only in stand-in mode). */
-  demo?: boolean;
   clock?: Clock;
+  /** Size of the stand-in's recorded-shape event stream (default 600). */
+  demoEvents?: number;
 }
 
 /** What route factories and background services get from the runner. */
@@ -45,12 +53,8 @@ export interface LocalMonitor {
   url: string;
   env: LocalEnvironment;
   home: string;
-  stop(): Promise<void>;
-}
-
-/** Something the runner started and must stop on shutdown (scheduler, pump, stand-in). */
-export interface Service {
-  name: string;
+  /** Raw keys the offline demo planted (in memory only; tests use them to prove they never leak). */
+  demoKeys: string[];
   stop(): Promise<void>;
 }
 
@@ -80,10 +84,53 @@ export function localRoutes(ctx: RunnerContext): Route[] {
  * Background work started after the server listens: incidents-stream pump + notifier (#4),
  * GitHub events poller + code-search sweep (#7), the GitHub stand-in in offline mode (#7).
  */
-async function startServices(_ctx: RunnerContext, _options: StartOptions): Promise<Service[]> {
-  // GAP: stream pump + notifier (bin/local/stream-pump.ts, lambdas/handlers/notifier.ts) not landed yet.
-  // GAP: GitHub stand-in + poller + code-search sweep (bin/local/github-stand-in.ts) not landed yet.
-  return [];
+async function startServices(ctx: RunnerContext, options: StartOptions): Promise<StartedServices> {
+  const started: Service[] = [];
+  const service: ServiceContext = {
+    client: ctx.env.client,
+    tables: ctx.env.tables,
+    endpoint: ctx.env.endpoint,
+    outbox: ctx.paths.outbox,
+    prefixes: ctx.settings.keyPrefixes,
+    log: ctx.log,
+    now: () => ctx.clock.now(),
+  };
+  try {
+    if (options.notifier !== false) started.push(await startNotifier(service));
+    let demoKeys: string[] = [];
+    if (options.schedulers !== false) {
+      const { github } = ctx.settings;
+      let apiUrl = github.apiUrl;
+      if (github.mode === "stand-in") {
+        const demo = await startDemoStandIn(
+          service,
+          options.demoEvents ? { events: options.demoEvents } : {},
+        );
+        started.push(demo.service);
+        apiUrl = demo.url;
+        demoKeys = demo.planted;
+      }
+      if (apiUrl) {
+        ctx.log(`github: polling ${github.mode === "stand-in" ? "the stand-in" : apiUrl}`);
+        started.push(
+          startGitHubScanners(
+            { ...service, recordFindings: localFindingRecorder(service) },
+            { apiUrl, ...(github.token ? { token: github.token } : {}) },
+          ),
+        );
+      }
+    }
+    return { services: started, demoKeys };
+  } catch (error) {
+    for (const s of started.reverse()) await s.stop().catch(() => {});
+    throw error;
+  }
+}
+
+interface StartedServices {
+  services: Service[];
+  /** Raw demo keys planted in the stand-in: in memory only, for tests (never logged or stored). */
+  demoKeys: string[];
 }
 
 function listen(server: Server, port: number): Promise<number> {
@@ -135,8 +182,9 @@ export async function startLocalMonitor(
   }
   const url = `http://127.0.0.1:${port}`;
   let services: Service[] = [];
+  let demoKeys: string[] = [];
   try {
-    services = await startServices(ctx, options);
+    ({ services, demoKeys } = await startServices(ctx, options));
   } catch (error) {
     await closeServer(server);
     await env.close();
@@ -150,6 +198,7 @@ export async function startLocalMonitor(
     url,
     env,
     home: settings.home,
+    demoKeys,
     stop() {
       stopping ??= (async () => {
         // Stop producers first so nothing new is written while tables go away.
