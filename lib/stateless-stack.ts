@@ -3,6 +3,7 @@ import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import type { Construct } from "constructs";
 import { AnomalyDetection } from "./constructs/anomaly-detection.js";
 import { Console } from "./constructs/console.js";
+import { GitHubScanners } from "./constructs/github-scanners.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
 import { LeakResponse } from "./constructs/leak-response.js";
 import { PartnerWebhook } from "./constructs/partner-webhook.js";
@@ -83,6 +84,15 @@ export class StatelessStack extends Stack {
         state: stateful.tables.state,
       },
       securityAlerts: stateful.securityAlerts,
+    });
+    new GitHubScanners(this, "GitHubScanners", {
+      ...common,
+      tables: {
+        keys: stateful.tables.keys,
+        incidents: stateful.tables.incidents,
+        state: stateful.tables.state,
+      },
+      keyPrefixes: props.keyPrefixes,
     });
   }
 }

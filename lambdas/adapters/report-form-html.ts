@@ -162,7 +162,7 @@ ${WHAT_HAPPENS_NEXT}`,
 }
 
 export const RECEIVED_MESSAGE =
-  "Report received. If this is a Smelter key, it has been secured and its owner notified. Our security team has been alerted.";
+  "Thank you. If this is a Smelter key, it has been secured and its owner notified. Our security team has been alerted.";
 
 /** The confirmation after a form post (no JavaScript); the same for registered and unknown keys. */
 export function renderReportReceived(redactedKeys: readonly string[]): string {
@@ -170,7 +170,7 @@ export function renderReportReceived(redactedKeys: readonly string[]): string {
   return page(
     "Report received – Smelter",
     `<h1 id="received" tabindex="-1">Report received</h1>
-<p class="lead">Thank you. If this is a Smelter key, it has been secured and its owner notified. Our security team has been alerted.</p>
+<p class="lead">${escapeHtml(RECEIVED_MESSAGE)}</p>
 <p>We found ${count} ${count === 1 ? "key" : "keys"} in what you sent:</p>
 <ul class="keys">${redactedKeys.map((key) => `<li><code>${escapeHtml(key)}</code></li>`).join("")}</ul>
 <p>The key${count === 1 ? " is" : "s are"} shown shortened: we never keep the full key or the text you pasted.</p>

@@ -5,6 +5,8 @@ import { type ScanFinding, scanBuffer } from "./key-scanner.js";
 /** Largest request body the report API takes (form-encoded or JSON). */
 export const REPORT_MAX_BODY_BYTES = 64 * 1024;
 export const REPORT_DESCRIPTION_MAX_CHARS = 4_000;
+/** `location.kind` of report findings. */
+export const REPORT_LOCATION_KIND = "report_form";
 /** How long a report (and the reporter's reply address in it) is kept. */
 export const REPORT_RETENTION_DAYS = 30;
 /** Base62 characters after a known prefix that make a token "key-shaped" (a key has 38). */
@@ -152,7 +154,8 @@ export function findingsForReport(record: ReportRecord, analysis: ReportAnalysis
     keyHash: key.keyHash,
     redacted: key.redacted,
     source: "user_report" as const,
-    location: record.url !== undefined ? { url: record.url } : {},
+    // `kind` also keeps the location non-empty: an empty map doesn't survive the local stream pump.
+    location: { kind: REPORT_LOCATION_KIND, ...(record.url !== undefined ? { url: record.url } : {}) },
     seenAt: record.receivedAt,
     reportId: record.reportId,
   }));

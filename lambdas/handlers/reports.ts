@@ -36,8 +36,8 @@ import {
  *   headers are ever sent and there is no OPTIONS route, so a browser won't send another site's
  *   JSON POST (its preflight fails) and never lets another site read any answer.
  * - A cross-site *form* POST is a "simple request" browsers do send; it is refused (403) whenever
- *   the browser says where it came from: `Origin` present and not this host (or "null"), or
- *   `Sec-Fetch-Site` other than same-origin/none. Clients that send neither (curl, scripts) are
+ *   the browser says where it came from: `Sec-Fetch-Site` other than same-origin/none, or (browsers
+ *   without it) an `Origin` that is not this host. Clients that send neither (curl, scripts) are
  *   not browsers acting for a victim and go through.
  * - There are no cookies or sessions, so there is no ambient authority to ride on; the check
  *   stops other sites from spamming reports through visitors' browsers or spending their rate limit.
@@ -93,15 +93,17 @@ function formatOf(event: APIGatewayProxyEventV2): Format {
 }
 
 function isCrossSite(event: APIGatewayProxyEventV2): boolean {
+  // Sec-Fetch-Site is set by the browser itself (scripts can't forge it): when present, it decides.
   const fetchSite = header(event, "sec-fetch-site")?.toLowerCase();
-  if (fetchSite !== undefined && fetchSite !== "same-origin" && fetchSite !== "none") return true;
+  if (fetchSite !== undefined) return fetchSite !== "same-origin" && fetchSite !== "none";
+  // Older browsers: compare Origin. Our own no-referrer policy makes form posts send "Origin: null",
+  // so null can't be told apart from a cross-site post there; it is let through.
   const origin = header(event, "origin");
-  if (origin === undefined) return false;
+  if (origin === undefined || origin === "null") return false;
   const host = header(event, "host") ?? event.requestContext.domainName;
   try {
     return new URL(origin).host !== host;
   } catch {
-    // `Origin: null` (sandboxed frames, some redirects) or garbage: not provably us.
     return true;
   }
 }

@@ -94,7 +94,7 @@ describe("a report with a valid key", () => {
           keyHash: keyHash(key),
           redacted: redactKey(key),
           source: "user_report",
-          location: { url: "https://github.com/acme/app/blob/main/.env" },
+          location: { kind: "report_form", url: "https://github.com/acme/app/blob/main/.env" },
           seenAt: "2026-03-01T12:00:00.000Z",
           reportId: "rep-1",
         },
@@ -157,12 +157,12 @@ describe("a report with a valid key", () => {
     expect(h.saved[0]).not.toHaveProperty("description");
   });
 
-  it("withholds a URL that contains a key, and locates the finding nowhere rather than there", async () => {
+  it("withholds a URL that contains a key, and locates the finding at the form rather than there", async () => {
     const key = generateKey();
     await h.handler(jsonPost({ text: key, url: `https://example.com/?api_key=${key}` }));
     expect(h.saved[0]).toMatchObject({ urlWithheld: true });
     expect(h.saved[0]).not.toHaveProperty("url");
-    expect(h.recorded[0]?.[0]?.location).toEqual({});
+    expect(h.recorded[0]?.[0]?.location).toEqual({ kind: "report_form" });
   });
 });
 
@@ -387,9 +387,21 @@ describe("CSRF posture", () => {
     expect(res.statusCode).toBe(403);
   });
 
-  it('refuses "Origin: null"', async () => {
-    const res = await h.handler(formPost({ text: generateKey() }, { headers: { origin: "null" } }));
+  it("lets Sec-Fetch-Site decide over Origin", async () => {
+    const res = await h.handler(
+      formPost(
+        { text: generateKey() },
+        { headers: { origin: "https://reports.example.test", "sec-fetch-site": "cross-site" } },
+      ),
+    );
     expect(res.statusCode).toBe(403);
+  });
+
+  it('accepts "Origin: null" from a same-origin form (what our no-referrer policy makes browsers send)', async () => {
+    const res = await h.handler(
+      formPost({ text: generateKey() }, { headers: { origin: "null", "sec-fetch-site": "same-origin" } }),
+    );
+    expect(res.statusCode).toBe(200);
   });
 
   it("accepts a same-origin post", async () => {
