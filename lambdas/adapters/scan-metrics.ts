@@ -1,0 +1,56 @@
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { SweepCounters } from "../domain/code-search-sweep.js";
+import type { PollCounters } from "../domain/poll-events.js";
+
+/** Namespace of every keywatch metric; the coverage-gap alarm reads `CoverageGaps` from it. */
+export const METRICS_NAMESPACE = "keywatch";
+
+/** The poller's counters as EMF metrics (one record per run). */
+export function addPollMetrics(metrics: Metrics, counters: PollCounters & { httpRequests?: number }): void {
+  const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+  count("EventsSeen", counters.eventsSeen);
+  count("EventsScanned", counters.eventsScanned);
+  count("EventsSkippedByBudget", counters.skippedByBudget);
+  count("EventsMalformed", counters.malformed);
+  count("EventsAlreadySeen", counters.alreadySeen);
+  metrics.addMetric("BytesScanned", MetricUnit.Bytes, counters.bytesScanned);
+  count("ApiCalls", counters.httpRequests ?? counters.apiCalls);
+  count("NotModified", counters.notModified);
+  count("CoverageGaps", counters.coverageGaps);
+  count("PushesScanned", counters.pushesScanned);
+  count("Findings", counters.findings);
+  count("RunsStopped", counters.stopped ? 1 : 0);
+}
+
+/** The sweep's counters as EMF metrics. */
+export function addSweepMetrics(metrics: Metrics, counters: SweepCounters & { httpRequests?: number }): void {
+  const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+  count("SearchRequests", counters.searchRequests);
+  count("ApiCalls", counters.httpRequests ?? counters.searchRequests + counters.blobFetches);
+  count("BlobFetches", counters.blobFetches);
+  count("SearchResults", counters.results);
+  count("ResultsBeyondCap", counters.beyondCap);
+  count("NewLocations", counters.newLocations);
+  metrics.addMetric("BytesScanned", MetricUnit.Bytes, counters.bytesScanned);
+  count("Findings", counters.findings);
+  count("RunsStopped", counters.stopped && counters.stopped !== "budget" ? 1 : 0);
+}
+
+/** One progress line for the local runner, from the same counters. */
+export function pollProgressLine(counters: PollCounters): string {
+  if (counters.tooEarly) return "github events: waiting for X-Poll-Interval";
+  return (
+    `github events: seen ${counters.eventsSeen}, scanned ${counters.eventsScanned}, ` +
+    `pushes ${counters.pushesScanned}, deferred ${counters.skippedByBudget}, ${counters.notModified ? "304, " : ""}` +
+    `api ${counters.apiCalls}, ${counters.bytesScanned} B, gaps ${counters.coverageGaps}, ` +
+    `malformed ${counters.malformed}, findings ${counters.findings}${counters.stopped ? ` (stopped: ${counters.stopped})` : ""}`
+  );
+}
+
+export function sweepProgressLine(counters: SweepCounters): string {
+  return (
+    `github code search: ${counters.searchRequests} searches, ${counters.results} results, ` +
+    `${counters.newLocations} new locations, ${counters.blobFetches} blobs, findings ${counters.findings}` +
+    `${counters.stopped ? ` (stopped: ${counters.stopped})` : ""}`
+  );
+}
