@@ -5,7 +5,7 @@ import type { ScanFinding } from "../../lambdas/domain/key-scanner.js";
 import { type ReportedKey, sarifLog } from "../scan/sarif-log.js";
 import { readChunks, scanSource } from "../scan/scan-source.js";
 import { walkPaths } from "../scan/walk-paths.js";
-import { scanZipEntries } from "../scan/zip-entries.js";
+import { looksLikeZip, scanZipEntries } from "../scan/zip-entries.js";
 
 export const EXIT_CLEAN = 0;
 export const EXIT_KEYS_FOUND = 1;
@@ -148,8 +148,10 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
         const inEntries: [string, ScanFinding][] = [];
         let failure: unknown;
         try {
-          await scanSource(readChunks(event.path), fileOptions, (finding) => raw.push(finding));
-          if (event.size > 0) {
+          const source = await scanSource(readChunks(event.path), fileOptions, (finding) =>
+            raw.push(finding),
+          );
+          if (looksLikeZip(source.magic)) {
             await scanZipEntries(event.path, event.size, fileOptions, (entry, finding) =>
               inEntries.push([entry, finding]),
             );

@@ -33,6 +33,8 @@ export interface SourceScanOptions {
 export interface SourceScanResult {
   binary: boolean;
   bytes: number;
+  /** The first bytes (up to 4), so callers can recognise a format without reading again. */
+  magic: Buffer;
 }
 
 /**
@@ -46,10 +48,12 @@ export async function scanSource(
 ): Promise<SourceScanResult> {
   let scanner: KeyScanner | undefined;
   let binary = false;
+  let magic = Buffer.alloc(0);
   let head: Buffer[] = [];
   let headLength = 0;
   const start = () => {
     const first = Buffer.concat(head, headLength);
+    magic = Buffer.from(first.subarray(0, 4));
     binary = first.subarray(0, BINARY_SNIFF_LENGTH).includes(0);
     scanner = new KeyScanner({ prefixes: options.prefixes, mode: options.mode, utf16: binary });
     head = [];
@@ -72,5 +76,5 @@ export async function scanSource(
   const last = scanner ?? start();
   const bytes = last.bytesSeen;
   emit(last.end());
-  return { binary, bytes };
+  return { binary, bytes, magic };
 }

@@ -5,6 +5,11 @@ import type { ScanFinding } from "../../lambdas/domain/key-scanner.js";
 import { type SourceScanOptions, scanSource } from "./scan-source.js";
 
 const LOCAL_HEADER = 0x04034b50;
+
+/** Whether a file's first bytes are a zip local file header ("PK\x03\x04"). */
+export function looksLikeZip(magic: Uint8Array): boolean {
+  return magic.length >= 4 && Buffer.from(magic.buffer, magic.byteOffset, 4).readUInt32LE(0) === LOCAL_HEADER;
+}
 const CENTRAL_HEADER = 0x02014b50;
 const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
 const STORED = 0;
