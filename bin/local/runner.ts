@@ -19,6 +19,7 @@ import {
   startNotifier,
 } from "./local-services.js";
 import { reportFormRoutes } from "./report-form-routes.js";
+import { secretScanningRoute } from "./secret-scanning-route.js";
 import { homePaths, type LocalSettings } from "./settings.js";
 
 export class PortInUseError extends Error {
@@ -76,7 +77,7 @@ export function localRoutes(ctx: RunnerContext): Route[] {
     ...CONSOLE_PAGE_PATHS.map((path): Route => ({ method: "GET", path, handler: consolePage })),
     ...CONSOLE_API_ROUTES.map((r): Route => ({ method: r.method, path: r.path, handler: consoleApi })),
     ...reportFormRoutes(ctx),
-    // GAP (partner webhook, issue #5): POST /github/secret-scanning
+    secretScanningRoute(ctx),
   ];
 }
 
