@@ -8,6 +8,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>keywatch console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/app.css">
 <script type="module" src="/console/app.js"></script>
 </head>
@@ -37,6 +38,7 @@ button.secondary{background:#fff;color:var(--accent)}.error{color:var(--high)}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{color:var(--muted)}dd{margin:0}
 .legend{display:flex;gap:1rem;flex-wrap:wrap;font-size:.85rem}.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:-1px}
 svg text{font:11px system-ui,sans-serif;fill:var(--muted)}
+.t0{background:#0b5cad}.t1{background:#7a5af8}.t2{background:#f79009}.t3{background:#d92d20}.t4{background:#12b76a}
 `;
 
 export const CONSOLE_JS = `const TRANSITIONS = {
@@ -141,7 +143,7 @@ function chart(data) {
     if (i % Math.ceil(days.length / 7) === 0) add("text", { x: left + i * barW, y: H + 16 }, day.slice(5));
   });
   const legend = el("div", { class: "legend" }, TYPES.map((type, t) =>
-    el("span", {}, [el("span", { class: "swatch", style: "background:" + COLORS[t] }), type])));
+    el("span", {}, [el("span", { class: "swatch t" + t }), type])));
   return el("div", {}, [svg, legend]);
 }
 
