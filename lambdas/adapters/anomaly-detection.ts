@@ -64,7 +64,10 @@ export function createAnomalyDetection(deps: {
     counter: writes,
     refusedKeysCap: deps.thresholds.credentialStuffing.highDistinctKeys * 2,
   });
-  const repository = createAnomalyRepository(deps.client, deps.tables.anomalies, { counter: writes });
+  const repository = createAnomalyRepository(deps.client, deps.tables.anomalies, {
+    ...clockOption,
+    counter: writes,
+  });
   const keyStatus = createKeyStatusLookup(deps.client, deps.tables.keys, clockOption);
   const pseudonyms = new Map<string, string>();
   const pseudonym = (cidr: string) => {

@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { type Anomaly, AnomalySchema, type AnomalyType } from "../domain/anomaly/anomaly.js";
 import type { AnomalyStore } from "../domain/anomaly/ports.js";
+import { type Clock, systemClock } from "./clock.js";
 import type { WriteCounter } from "./dynamodb-anomaly-state.js";
 
 /** Anomalies are kept for investigations, then expire (docs/privacy.md). */
@@ -55,14 +56,16 @@ function toAnomaly(item: Record<string, unknown>): Anomaly | undefined {
 export function createAnomalyRepository(
   client: DynamoDBDocumentClient,
   tableName: string,
-  options: { counter?: WriteCounter } = {},
+  options: { counter?: WriteCounter; clock?: Clock } = {},
 ): AnomalyRepository {
   const counter = options.counter ?? { writes: 0 };
+  const clock = options.clock ?? systemClock;
   return {
     async save(anomalies) {
       const items = new Map<string, Record<string, unknown>>();
       for (const { anomaly, subject } of anomalies) {
-        const start = Date.parse(anomaly.windowStart);
+        // Kept for the retention from when it was found: a replayed old log must not expire at once.
+        const from = Math.max(Date.parse(anomaly.windowStart), clock.now().getTime());
         const pk = `ANOMALY#${subject}`;
         const sk = `${anomaly.windowStart}#${anomaly.type}#${anomaly.countries?.join(",") ?? ""}`;
         items.set(`${pk}|${sk}`, {
@@ -71,7 +74,7 @@ export function createAnomalyRepository(
           gsi1pk: `ANOMALY#DAY#${anomaly.windowStart.slice(0, 10)}`,
           gsi1sk: `${anomaly.windowStart}#${anomaly.type}#${subject}`,
           ...anomaly,
-          expiresAt: Math.floor(start / 1000) + ANOMALY_RETENTION_DAYS * 86_400,
+          expiresAt: Math.floor(from / 1000) + ANOMALY_RETENTION_DAYS * 86_400,
         });
       }
       const all = [...items.values()];

@@ -116,7 +116,7 @@ export function createDynamoDbAnomalyState(
             ConditionExpression: "attribute_not_exists(keyIds) OR size(keyIds) < :cap",
             ExpressionAttributeValues: {
               ":ids": new Set(adding),
-              ":exp": windowStart * 60 + REFUSED_WINDOW_RETENTION_DAYS * DAY_S,
+              ":exp": Math.max(windowStart * 60, expires(0)) + REFUSED_WINDOW_RETENTION_DAYS * DAY_S,
               ":cap": cap,
             },
             ReturnValues: "ALL_OLD",
