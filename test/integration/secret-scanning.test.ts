@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type GitHubStandIn, startGitHubStandIn } from "../../bin/local/github-stand-in.js";
 import { fixedClock } from "../../lambdas/adapters/clock.js";
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";
@@ -12,26 +13,21 @@ import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { generateKey, keyHash } from "../../lambdas/domain/key-format.js";
 import { makeSecretScanningHandler } from "../../lambdas/handlers/secret-scanning.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
-import {
-  generateSigningKey,
-  type KeysServer,
-  published,
-  startKeysServer,
-  type TestSigningKey,
-} from "../support/partner-keys.js";
+import { generateSigningKey, published, type TestSigningKey } from "../support/partner-keys.js";
 
 const clock = fixedClock("2026-03-01T10:00:00.000Z");
 let db: TestTables;
-let github: KeysServer;
+let github: GitHubStandIn;
+const keyFetches = () => github.count("/meta/public_keys/secret_scanning");
 let signer: TestSigningKey;
 let server: Server;
 let endpoint: string;
 
-/** The webhook as deployed, over real HTTP: API Gateway-shaped events, real keys fetch, real DynamoDB. */
+/** The webhook as deployed, over real HTTP: API Gateway-shaped events, keys from the GitHub stand-in, real DynamoDB. */
 beforeAll(async () => {
   db = await createTestTables();
   signer = generateSigningKey();
-  github = await startKeysServer([published(signer)]);
+  github = await startGitHubStandIn({ publicKeys: [published(signer)] });
   const handler = makeSecretScanningHandler({
     recordFindings: createFindingRecorder({ client: db.client, tables: db.names, clock }),
     publicKeys: createGitHubPublicKeys({ apiUrl: github.url, clock, refetchCooldownMs: 60_000 }),
@@ -47,7 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   server?.closeAllConnections();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await github?.close();
+  await github?.stop();
   db?.client.destroy();
 });
 
@@ -218,23 +214,23 @@ describe("refused deliveries record nothing", () => {
 
 describe("GitHub's public keys, proven over HTTP", () => {
   it("are fetched once for many deliveries (cache hit)", async () => {
-    const before = github.requests;
+    const before = keyFetches();
 
     for (let i = 0; i < 3; i++) expect((await deliver("[]")).status).toBe(200);
 
-    expect(github.requests - before).toBe(0);
+    expect(keyFetches() - before).toBe(0);
   });
 
   it("are fetched again once for a delivery signed by a newly rotated key", async () => {
     const rotated = generateSigningKey();
-    github.keys = [published(signer, false), published(rotated)];
+    github.setPublicKeys([published(signer, false), published(rotated)]);
     clock.advance(61_000);
-    const before = github.requests;
+    const before = keyFetches();
 
     const first = await deliver("[]", rotated);
     const second = await deliver("[]", rotated);
 
-    expect({ first: first.status, second: second.status, fetches: github.requests - before }).toEqual({
+    expect({ first: first.status, second: second.status, fetches: keyFetches() - before }).toEqual({
       first: 200,
       second: 200,
       fetches: 1,
