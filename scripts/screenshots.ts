@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { Page } from "playwright-core";
 import { type LocalMonitor, startLocalMonitor } from "../bin/local/runner.js";
 import { readLocalSettings } from "../bin/local/settings.js";
+import { createAnomalyRepository } from "../lambdas/adapters/anomaly-repository.js";
 import { systemClock } from "../lambdas/adapters/clock.js";
 import { createKeyRepository } from "../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../lambdas/adapters/finding-recorder.js";
@@ -83,23 +83,26 @@ async function seed(monitor: LocalMonitor): Promise<Seeded> {
   await record([
     findingOf(leaked[0] as string, "https://github.com/fork/checkout/blob/main/.env", "github_event"),
   ]);
-  const types = ["new_country", "ip_fanout", "rate_spike", "credential_stuffing", "use_after_leak"];
+  const types = ["new_country", "ip_fanout", "rate_spike", "credential_stuffing", "use_after_leak"] as const;
+  const anomalies = [];
   for (let day = 0; day < 14; day++) {
     for (let i = 0; i < ((day * 7) % 5) + 1; i++) {
-      const windowStart = new Date(now - day * 86_400_000 - i * 60_000).toISOString();
-      await client.send(
-        new PutCommand({
-          TableName: tables.anomalies,
-          Item: {
-            pk: `SCREENSHOT#${day}`,
-            sk: String(i),
-            type: types[(day + i) % types.length],
-            windowStart,
-          },
-        }),
-      );
+      const start = now - day * 86_400_000 - i * 60_000;
+      const keyId = keyHash(String(i)).slice(0, 16);
+      anomalies.push({
+        subject: `KEY#${keyId}`,
+        anomaly: {
+          type: types[(day + i) % types.length] as (typeof types)[number],
+          severity: "medium" as const,
+          keyId,
+          windowStart: new Date(start).toISOString(),
+          windowEnd: new Date(start + 60_000).toISOString(),
+          count: 1,
+        },
+      });
     }
   }
+  await createAnomalyRepository(client, tables.anomalies).save(anomalies);
   return { incidentId: first?.incidentId as string };
 }
 

@@ -67,7 +67,7 @@ export function localRoutes(ctx: RunnerContext): Route[] {
   const consolePage = makeConsolePageHandler({ auth: "none" });
   const consoleApi = makeConsoleApiHandler({
     incidents: createIncidentRepository(ctx.env.client, ctx.env.tables.incidents),
-    anomalies: createConsoleAnomalies(ctx.env.client, ctx.env.tables.anomalies),
+    anomalies: createConsoleAnomalies(ctx.env.client, ctx.env.tables.anomalies, ctx.clock),
     clock: ctx.clock,
     // Local mode has no sign-in: the server listens on 127.0.0.1 only, and the audit says so.
     actorOf: () => "user:local-console",

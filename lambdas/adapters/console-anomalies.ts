@@ -1,36 +1,32 @@
-import { type DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
-import { AnomalyTypeSchema } from "../domain/anomaly/anomaly.js";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ConsoleAnomalies, DailyAnomalyCount } from "../handlers/console-api.js";
+import { createAnomalyRepository } from "./anomaly-repository.js";
+import { type Clock, systemClock } from "./clock.js";
 
-/**
- * Anomaly counts per type per UTC day for the console chart. Reads only the stable anomaly
- * fields (DESIGN.md: `type`, `windowStart`) so it doesn't depend on the table's key layout; the
- * table is bounded by its TTL, and the projection keeps each scanned item small.
- */
-export function createConsoleAnomalies(client: DynamoDBDocumentClient, tableName: string): ConsoleAnomalies {
+/** The chart never needs more than this many anomalies; past it the counts are a lower bound. */
+const MAX_ANOMALIES = 50_000;
+
+/** Anomaly counts per type per UTC day for the console chart, from the anomaly repository's byTime query. */
+export function createConsoleAnomalies(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  clock: Clock = systemClock,
+): ConsoleAnomalies {
+  const repository = createAnomalyRepository(client, tableName, { clock });
   return {
     async dailyCounts(sinceDay: string): Promise<DailyAnomalyCount[]> {
+      const anomalies = await repository.listByTime({
+        from: new Date(`${sinceDay}T00:00:00.000Z`),
+        to: new Date(clock.now().getTime() + 1),
+        limit: MAX_ANOMALIES,
+      });
       const counts = new Map<string, DailyAnomalyCount>();
-      const pages = paginateScan(
-        { client },
-        {
-          TableName: tableName,
-          ProjectionExpression: "#type, windowStart",
-          FilterExpression: "windowStart >= :since",
-          ExpressionAttributeNames: { "#type": "type" },
-          ExpressionAttributeValues: { ":since": sinceDay },
-        },
-      );
-      for await (const page of pages) {
-        for (const item of page.Items ?? []) {
-          const type = AnomalyTypeSchema.safeParse(item.type);
-          if (!type.success || typeof item.windowStart !== "string") continue;
-          const day = item.windowStart.slice(0, 10);
-          const key = `${day}|${type.data}`;
-          const entry = counts.get(key) ?? { day, type: type.data, count: 0 };
-          entry.count += 1;
-          counts.set(key, entry);
-        }
+      for (const anomaly of anomalies) {
+        const day = anomaly.windowStart.slice(0, 10);
+        const key = `${day}|${anomaly.type}`;
+        const entry = counts.get(key) ?? { day, type: anomaly.type, count: 0 };
+        entry.count += 1;
+        counts.set(key, entry);
       }
       return [...counts.values()].sort((a, b) => a.day.localeCompare(b.day) || a.type.localeCompare(b.type));
     },

@@ -1,5 +1,5 @@
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
+import { createAnomalyRepository } from "../../lambdas/adapters/anomaly-repository.js";
 import { fixedClock } from "../../lambdas/adapters/clock.js";
 import { createConsoleAnomalies } from "../../lambdas/adapters/console-anomalies.js";
 import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incident-repository.js";
@@ -42,7 +42,7 @@ async function world(actorOf: () => string | undefined = () => "user:alice"): Pr
   ]);
   const api = makeConsoleApiHandler({
     incidents: createIncidentRepository(t.client, t.names.incidents),
-    anomalies: createConsoleAnomalies(t.client, t.names.anomalies),
+    anomalies: createConsoleAnomalies(t.client, t.names.anomalies, clock),
     clock,
     actorOf,
   });
@@ -167,14 +167,23 @@ describe("POST /api/incidents/{id}/actions", () => {
 describe("GET /api/anomalies/daily", () => {
   it("counts anomalies per type per day within the window", async () => {
     const w = await world();
-    const put = (sk: string, type: string, windowStart: string) =>
-      w.t.client.send(
-        new PutCommand({ TableName: w.t.names.anomalies, Item: { pk: "ANOMALY#k", sk, type, windowStart } }),
-      );
-    await put("1", "rate_spike", "2026-03-09T10:00:00.000Z");
-    await put("2", "rate_spike", "2026-03-09T11:00:00.000Z");
-    await put("3", "new_country", "2026-03-10T01:00:00.000Z");
-    await put("4", "new_country", "2026-01-01T01:00:00.000Z");
+    const anomaly = (type: "rate_spike" | "new_country", windowStart: string, keyId: string) => ({
+      subject: `KEY#${keyId}`,
+      anomaly: {
+        type,
+        severity: "medium" as const,
+        keyId,
+        windowStart,
+        windowEnd: new Date(Date.parse(windowStart) + 60_000).toISOString(),
+        count: 1,
+      },
+    });
+    await createAnomalyRepository(w.t.client, w.t.names.anomalies, { clock }).save([
+      anomaly("rate_spike", "2026-03-09T10:00:00.000Z", "00000000000000a1"),
+      anomaly("rate_spike", "2026-03-09T11:00:00.000Z", "00000000000000a2"),
+      anomaly("new_country", "2026-03-10T01:00:00.000Z", "00000000000000a1"),
+      anomaly("new_country", "2026-01-01T01:00:00.000Z", "00000000000000a1"),
+    ]);
     const result = await w.api(httpEvent("GET /api/anomalies/daily", { query: { days: "7" } }));
     expect(body(result).counts).toEqual([
       { day: "2026-03-09", type: "rate_spike", count: 2 },
