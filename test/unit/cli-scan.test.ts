@@ -479,7 +479,7 @@ describe("start-up time", () => {
     // or an AWS SDK import (~5x) still exceeds.
     const budget = Math.max(150, bareNode * 2);
     expect(version, `keywatch --version ${version} ms; bare node ${bareNode} ms`).toBeLessThan(budget);
-  });
+  }, 60_000);
 });
 
 describe("git pre-commit hook", () => {
