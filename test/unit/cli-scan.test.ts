@@ -17,9 +17,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { generateKey, keyHash, redactKey } from "../../lambdas/domain/key-format.js";
 import { zipFixture } from "../support/zip-fixture.js";
+
+// Every test starts real processes; on a machine busy with the other test projects that can take seconds.
+vi.setConfig({ testTimeout: 30_000 });
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI = join(ROOT, "dist", "bin", "keywatch.js");
