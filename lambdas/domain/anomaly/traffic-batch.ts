@@ -34,6 +34,9 @@ export interface ClientWindowTraffic {
   refused: number;
 }
 
+/** Four decimal octets 0-255 without leading zeros (what ipPrefix accepts as IPv4). */
+const DOTTED_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 export type SkipReason = LineRejection | "bad_ip";
 
 /** Resolves a truncated network to an ISO country code, or undefined; never anything finer. */
@@ -109,8 +112,9 @@ export class TrafficBatch {
     if (keyId !== undefined) client.keyIds.add(keyId);
   }
 
-  /** Truncation memoised per address: a batch repeats the same few clients many times. */
+  /** Truncation: a fast path for plain dotted IPv4, else ipPrefix() memoised per address. */
   private truncate(ip: string): string | undefined {
+    if (DOTTED_IPV4.test(ip)) return `${ip.slice(0, ip.lastIndexOf("."))}.0/24`;
     const cached = this.prefixCache.get(ip);
     if (cached !== undefined) return cached ?? undefined;
     let cidr: string | null = null;

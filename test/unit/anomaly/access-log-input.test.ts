@@ -124,3 +124,19 @@ describe("CloudWatch Logs subscription events", () => {
     expect(batch.skipped.not_json).toBe(20);
   });
 });
+
+describe("IPv4 fast path", () => {
+  it("truncates exactly like ipPrefix and rejects what it rejects", async () => {
+    const { ipPrefix } = await import("../../../lambdas/domain/ip-prefix.js");
+    const batch = new TrafficBatch(DEFAULT_THRESHOLDS, () => undefined);
+    for (const ip of ["0.0.0.0", "255.255.255.255", "10.1.2.3", "192.168.0.255", "01.2.3.4", "256.1.1.1"]) {
+      batch.addLine(line({ keyId: "0123456789abcdef", ip }));
+    }
+    const minute = [...(batch.keys.get("0123456789abcdef")?.minutes.values() ?? [])][0];
+    const expected = ["0.0.0.0", "255.255.255.255", "10.1.2.3", "192.168.0.255"].map(
+      (ip) => ipPrefix(ip).cidr,
+    );
+    expect([...(minute?.prefixes.keys() ?? [])].sort()).toEqual(expected.sort());
+    expect(batch.skipped.bad_ip).toBe(2);
+  });
+});
