@@ -124,6 +124,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
   const paths = options.paths.length === 0 ? ["-"] : options.paths;
   const fileOptions = { prefixes: options.prefixes, mode: "text" as const };
   let stdinRead = false;
+  const visited = new Set<string>();
   for (const path of paths) {
     if (path === "-") {
       if (stdinRead) continue;
@@ -138,7 +139,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
       }
       continue;
     }
-    for await (const event of walkPaths([path])) {
+    for await (const event of walkPaths([path], visited)) {
       if (event.kind === "error") problem(event.path, event.message);
       else if (event.kind === "skipped")
         io.stderr(`keywatch scan: skipped ${shown(event.path)}: ${event.reason}\n`);

@@ -30,8 +30,11 @@ function describe(error: unknown): string {
  * directory and file is visited once (by device and inode), so a link back to an ancestor is
  * reported as a loop instead of being followed forever, and a file reached twice is scanned once.
  */
-export async function* walkPaths(paths: readonly string[]): AsyncGenerator<WalkEvent> {
-  const visited = new Set<string>();
+export async function* walkPaths(
+  paths: readonly string[],
+  /** Shared across calls so a file named twice on one command line is scanned once. */
+  visited = new Set<string>(),
+): AsyncGenerator<WalkEvent> {
   for (const path of paths) {
     let stats: Stats;
     try {

@@ -152,6 +152,18 @@ describe("scan paths", () => {
     expect(result.stderr).toMatch(/self: symbolic link loop/);
   });
 
+  it("scans a file once however many names reach it (repeated argument, link, directory)", () => {
+    const dir = freshDir("once");
+    const key = generateKey();
+    writeFileSync(join(dir, "k.txt"), key);
+    symlinkSync("k.txt", join(dir, "alias.txt"));
+
+    const result = keywatch(["scan", "k.txt", "k.txt", "alias.txt", "."], { cwd: dir });
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout).map((f) => f.file)).toEqual(["k.txt"]);
+  });
+
   it("exits 2 with one line on stderr for a missing path", () => {
     const result = keywatch(["scan", join(work, "does-not-exist")]);
 
