@@ -13,7 +13,10 @@ function notifierRoleRef(): string {
     Properties: { Description: Match.stringLikeRegexp("incidents stream") },
   });
   const [fn] = Object.values(functions);
-  const role = (fn?.Properties as { Role: { "Fn::GetAtt": [string, string] } } | undefined)?.Role["Fn::GetAtt"][0];
+  const role = (fn?.Properties as { Role: { "Fn::GetAtt": [string, string] } } | undefined)?.Role[
+    "Fn::GetAtt"
+  ][0];
+  if (!role) throw new Error("notifier function not found in the stateless template");
   return role;
 }
 

@@ -169,6 +169,7 @@ describe("transitionIncident", () => {
   it("records the actor in the audit trail", async () => {
     const { rawKey } = await registeredKey();
     const [outcome] = await record([findingFor(rawKey, "a")]);
+    clock.advance(1000);
     await transitionIncident(outcome?.incidentId ?? "", "acknowledge", "user:bob", {
       incidents: incidents(),
       clock,

@@ -22,7 +22,7 @@ import type { NotificationLedger, NotifyDeps } from "../../lambdas/domain/notify
 import { makeNotifierHandler } from "../../lambdas/handlers/notifier.js";
 
 declare module "vitest" {
-  // biome-ignore lint/suspicious/noExplicitAny: the matcher library's own generic signature
+  // biome-ignore lint/suspicious/noExplicitAny: must match vitest's own `Matchers<T = any>` declaration
   interface Matchers<T = any> extends CustomMatcher<T> {}
 }
 expect.extend({ toReceiveCommandWith, toReceiveCommandTimes });
