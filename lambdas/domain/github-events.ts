@@ -263,7 +263,8 @@ export function capDiff(
   while (at !== -1) {
     files++;
     if (files > caps.maxFiles) {
-      end = at;
+      // Keep the previous section's last newline: `at` is the newline before "diff --git".
+      end = at === 0 ? 0 : at + 1;
       truncated = true;
       break;
     }

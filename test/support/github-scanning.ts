@@ -17,8 +17,8 @@ export function collectingRecorder(): { record: RecordFindings; findings: Findin
   return { record, findings };
 }
 
-/** A clock the test moves by hand. */
-export function manualClock(start = Date.parse("2026-01-15T12:00:00Z")) {
+/** A clock the test moves by hand; starts at real time because DynamoDB Local expires items by TTL. */
+export function manualClock(start = Date.now()) {
   let now = start;
   return {
     now: () => new Date(now),

@@ -1,0 +1,136 @@
+import { existsSync, readFileSync } from "node:fs";
+import { Ajv } from "ajv";
+import addFormatsModule from "ajv-formats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createRecordedShapeEventStream,
+  type GitHubStandIn,
+  startGitHubStandIn,
+} from "../../bin/local/github-stand-in.js";
+
+const SCHEMAS = "/work/shared/github";
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
+
+/** OpenAPI 3.0 `nullable` without a `type` (on allOf/anyOf nodes) in the JSON Schema ajv understands. */
+function nullableToAnyOf(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableToAnyOf);
+  if (node === null || typeof node !== "object") return node;
+  const { nullable, ...rest } = node as Record<string, unknown>;
+  const mapped = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, nullableToAnyOf(v)]));
+  if (nullable !== true) return mapped;
+  if ("type" in mapped) return { ...mapped, nullable: true };
+  return { anyOf: [{ type: "null" }, mapped] };
+}
+
+/** GitHub's published response schema for an endpoint (dereferenced OpenAPI 3.0). */
+function schemaOf(file: string, mediaType = "application/json"): object {
+  const spec = JSON.parse(readFileSync(`${SCHEMAS}/${file}`, "utf8"));
+  return nullableToAnyOf(spec.responses["200"].content[mediaType].schema) as object;
+}
+
+/** The event payload is a `oneOf` whose PublicEvent member is `{}`: it matches everything, so oneOf can never hold. */
+function anyOfPayloads(schema: object): object {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"oneOf"', '"anyOf"'));
+}
+
+let standIn: GitHubStandIn;
+let ajv: Ajv;
+
+beforeAll(async () => {
+  const stream = createRecordedShapeEventStream({ count: 320, pushRatio: 0.2, plantedKeys: 12, seed: 3 });
+  standIn = await startGitHubStandIn({ stream, publishAll: true });
+  ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addFormat("uri-template", true);
+});
+
+afterAll(async () => {
+  await standIn.stop();
+});
+
+async function get(path: string, accept = "application/vnd.github+json") {
+  return fetch(`${standIn.url}${path}`, { headers: { accept } });
+}
+
+function expectValid(schema: object, data: unknown) {
+  const validate = ajv.compile(schema);
+  const ok = validate(data);
+  expect(ok ? [] : validate.errors?.slice(0, 5)).toEqual([]);
+}
+
+describe.skipIf(!existsSync(SCHEMAS))("stand-in responses match GitHub's published schemas", () => {
+  it("serves /events pages that validate against the list-public-events schema", async () => {
+    const schema = anyOfPayloads(schemaOf("list-public-events.json"));
+    for (const page of [1, 2, 3])
+      expectValid(schema, await (await get(`/events?per_page=100&page=${page}`)).json());
+  });
+
+  it("serves compare JSON that validates against the compare-commits schema", async () => {
+    const push = standIn.stream.events.find(
+      (e) => e.type === "PushEvent" && !/^0+$/.test(String((e.payload as { before: string }).before)),
+    );
+    const { before, head } = (push?.payload ?? {}) as { before: string; head: string };
+    const response = await get(`/repos/${push?.repo.name}/compare/${before}...${head}`);
+    expectValid(schemaOf("compare-commits.json"), await response.json());
+  });
+
+  it("serves code search with text matches that validates against the search-code schema", async () => {
+    const response = await get(
+      "/search/code?q=%22smk_%22+in%3Afile",
+      "application/vnd.github.text-match+json",
+    );
+    const body = (await response.json()) as { items: { text_matches?: unknown[] }[] };
+    expect(body.items[0]?.text_matches).toHaveLength(1);
+    expectValid(schemaOf("search-code.json"), body);
+  });
+
+  it("serves /rate_limit that validates against the rate-limit schema", async () => {
+    expectValid(schemaOf("rate-limit.json"), await (await get("/rate_limit")).json());
+  });
+});
+
+describe("stand-in protocol", () => {
+  it("serves at most 300 events, paginated with Link headers", async () => {
+    const first = await get("/events?per_page=100");
+    expect(first.headers.get("link")).toMatch(/page=2>; rel="next"/);
+    const third = await get("/events?per_page=100&page=3");
+    expect(third.headers.get("link")).not.toMatch(/rel="next"/);
+    expect(((await third.json()) as unknown[]).length).toBe(100);
+  });
+
+  it("answers If-None-Match with 304 and X-Poll-Interval", async () => {
+    const first = await get("/events?per_page=100");
+    const etag = first.headers.get("etag") ?? "";
+    const again = await fetch(`${standIn.url}/events?per_page=100`, { headers: { "if-none-match": etag } });
+    expect(again.status).toBe(304);
+    expect(again.headers.get("x-poll-interval")).toBe("60");
+  });
+
+  it("serves a push's diff with the diff media type", async () => {
+    const push = standIn.stream.events.find((e) => e.type === "PushEvent");
+    const { head } = (push?.payload ?? {}) as { head: string };
+    const response = await get(`/repos/${push?.repo.name}/commits/${head}`, "application/vnd.github.diff");
+    expect(await response.text()).toMatch(/^diff --git /);
+  });
+
+  it("counts requests per path and serves the configured partner public keys", async () => {
+    standIn.setPublicKeys([{ key_identifier: "abc", key: "-----BEGIN PUBLIC KEY-----", is_current: true }]);
+    const before = standIn.count("/meta/public_keys/secret_scanning");
+    const body = (await (await get("/meta/public_keys/secret_scanning")).json()) as {
+      public_keys: unknown[];
+    };
+    expect(body.public_keys).toHaveLength(1);
+    expect(standIn.count("/meta/public_keys/secret_scanning")).toBe(before + 1);
+  });
+
+  it("injects a secondary rate limit with retry-after on the next request only", async () => {
+    standIn.injectFault({ path: "/rate_limit", kind: "secondary_limit", retryAfter: 7 });
+    const limited = await get("/rate_limit");
+    expect([limited.status, limited.headers.get("retry-after")]).toEqual([403, "7"]);
+    expect((await get("/rate_limit")).status).toBe(200);
+  });
+
+  it("refuses search pages beyond the 1000-result cap with 422", async () => {
+    expect((await get("/search/code?q=smk_&per_page=100&page=11")).status).toBe(422);
+  });
+});
