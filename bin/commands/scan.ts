@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_PREFIX, PREFIX_PATTERN } from "../../lambdas/domain/key-format.js";
 import type { ScanFinding } from "../../lambdas/domain/key-scanner.js";
 import { type ReportedKey, sarifLog } from "../scan/sarif-log.js";
-import { readChunks, scanSource } from "../scan/scan-source.js";
+import { scanFile, scanSource } from "../scan/scan-source.js";
 import { walkPaths } from "../scan/walk-paths.js";
 import { looksLikeZip, scanZipEntries } from "../scan/zip-entries.js";
 
@@ -149,9 +149,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
         const inEntries: [string, ScanFinding][] = [];
         let failure: unknown;
         try {
-          const source = await scanSource(readChunks(event.path), fileOptions, (finding) =>
-            raw.push(finding),
-          );
+          const source = await scanFile(event.path, fileOptions, (finding) => raw.push(finding));
           if (looksLikeZip(source.magic)) {
             await scanZipEntries(event.path, event.size, fileOptions, (entry, finding) =>
               inEntries.push([entry, finding]),

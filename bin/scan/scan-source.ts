@@ -4,24 +4,6 @@ import { KeyScanner, type ScanFinding, type ScanMode } from "../../lambdas/domai
 /** Large reads: a 2 GB file takes ~500 syscalls and never more than a few windows in memory. */
 export const READ_CHUNK = 4 * 1024 * 1024;
 
-/**
- * Reads a file in chunks into one reused buffer (the scanner copies what it keeps), so a file of
- * any size costs a fixed amount of memory and no garbage per chunk.
- */
-export async function* readChunks(path: string, chunkSize = READ_CHUNK): AsyncGenerator<Uint8Array> {
-  const file = await open(path, "r");
-  try {
-    const buffer = Buffer.allocUnsafeSlow(chunkSize);
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, chunkSize, null);
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    await file.close();
-  }
-}
-
 /** How many leading bytes decide whether an input is binary (the same heuristic git uses). */
 export const BINARY_SNIFF_LENGTH = 8192;
 
@@ -77,4 +59,38 @@ export async function scanSource(
   const bytes = last.bytesSeen;
   emit(last.end());
   return { binary, bytes, magic };
+}
+
+/**
+ * Scans a file of any size in fixed memory: the first read decides binary or text, then every
+ * further read lands straight in the scanner's window buffer (no copy, no garbage per chunk).
+ */
+export async function scanFile(
+  path: string,
+  options: SourceScanOptions,
+  onFinding: (finding: ScanFinding) => void,
+  chunkSize = READ_CHUNK,
+): Promise<SourceScanResult> {
+  const file = await open(path, "r");
+  try {
+    const first = Buffer.allocUnsafe(chunkSize);
+    const { bytesRead } = await file.read(first, 0, chunkSize, null);
+    const head = first.subarray(0, bytesRead);
+    const binary = head.subarray(0, BINARY_SNIFF_LENGTH).includes(0);
+    const scanner = new KeyScanner({ prefixes: options.prefixes, mode: options.mode, utf16: binary });
+    const emit = (found: ScanFinding[]) => {
+      for (const finding of found) onFinding(finding);
+    };
+    emit(scanner.push(head));
+    const read = async (into: Buffer) => (await file.read(into, 0, into.length, null)).bytesRead;
+    for (let found = bytesRead > 0 ? await scanner.pushFrom(read, chunkSize) : undefined; found; ) {
+      emit(found);
+      found = await scanner.pushFrom(read, chunkSize);
+    }
+    const bytes = scanner.bytesSeen;
+    emit(scanner.end());
+    return { binary, bytes, magic: Buffer.from(head.subarray(0, 4)) };
+  } finally {
+    await file.close();
+  }
 }

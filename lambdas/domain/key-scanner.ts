@@ -121,6 +121,23 @@ export class KeyScanner {
     return this.scanWindow(this.scratch.subarray(0, length), false);
   }
 
+  /**
+   * Like `push`, but `read` fills the scanner's own window buffer right after the carried bytes,
+   * saving the copy of every chunk. Resolves to undefined when `read` returns 0 (end of input).
+   */
+  async pushFrom(
+    read: (into: Buffer) => Promise<number>,
+    chunkSize: number,
+  ): Promise<ScanFinding[] | undefined> {
+    if (this.ended) throw new Error("KeyScanner: push after end");
+    const carried = this.carry.length;
+    if (this.scratch.length < carried + chunkSize) this.scratch = Buffer.allocUnsafeSlow(carried + chunkSize);
+    this.carry.copy(this.scratch, 0);
+    const length = await read(this.scratch.subarray(carried, carried + chunkSize));
+    if (length === 0) return undefined;
+    return this.scanWindow(this.scratch.subarray(0, carried + length), false);
+  }
+
   /** Decides the last candidates; the scanner can't be used afterwards. */
   end(): ScanFinding[] {
     if (this.ended) return [];

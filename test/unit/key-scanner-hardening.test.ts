@@ -91,6 +91,48 @@ describe("binary mode across chunk boundaries", () => {
   });
 });
 
+describe("reading straight into the scanner's window (pushFrom)", () => {
+  it("finds what a whole-buffer scan finds, for short reads and any chunk size", async () => {
+    const keys = Array.from({ length: 6 }, () => generateKey());
+    const input = Buffer.from(
+      fileDiff(
+        "src/k.ts",
+        keys.map((key, i) => `+${"x".repeat(i * 97)} ${key}`),
+      ),
+    );
+    const whole = scanBuffer(input);
+    expect(whole).toHaveLength(keys.length);
+
+    for (const [chunkSize, shortRead] of [
+      [1, 1],
+      [64, 13],
+      [100, 100],
+      [4096, 700],
+    ] as const) {
+      const scanner = new KeyScanner();
+      let at = 0;
+      // A reader that may return fewer bytes than asked, as pipes and sockets do.
+      const read = async (into: Buffer) => {
+        const n = Math.min(into.length, shortRead, input.length - at);
+        input.copy(into, 0, at, at + n);
+        at += n;
+        return n;
+      };
+      const found: ScanFinding[] = [];
+      for (
+        let batch = await scanner.pushFrom(read, chunkSize);
+        batch;
+        batch = await scanner.pushFrom(read, chunkSize)
+      ) {
+        found.push(...batch);
+      }
+      found.push(...scanner.end());
+
+      expect(found, `chunk ${chunkSize}, reads of ${shortRead}`).toEqual(whole);
+    }
+  });
+});
+
 describe("diff shapes found in the wild", () => {
   it("reads CRLF diffs: the path has no \\r and lines still count", () => {
     const key = generateKey();
