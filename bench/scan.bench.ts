@@ -111,6 +111,8 @@ const rows: Record<string, string | number>[] = [];
 const { text: corpus, source } = loadCorpus();
 const { text, keys, decoyCount } = plant(corpus);
 const work = mkdtempSync(join(tmpdir(), "keywatch-bench-"));
+// Removed however the run ends (a tool's output may fail to parse).
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const corpusFile = join(work, "corpus.patch");
 writeFileSync(corpusFile, text);
 
