@@ -245,4 +245,3 @@ if (existsSync(cli) && tool("rg", ["--version"])) {
 } else {
   console.log("process comparison skipped: run `npm run build` first and install ripgrep");
 }
-rmSync(work, { recursive: true, force: true });
