@@ -30,7 +30,7 @@ export function notificationId(n: PlannedNotification): string {
 export function planNotifications(change: IncidentChange): PlannedNotification[] {
   if (change.entity === "incident") {
     const { before, after } = change;
-    if (!after || after.state !== "open") return [];
+    if (after?.state !== "open") return [];
     if (before && before.opening === after.opening) return [];
     const base = { incidentId: after.incidentId, opening: after.opening };
     if (after.kind === "unknown_key") return [{ kind: "security_alert", ...base }];

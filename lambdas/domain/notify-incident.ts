@@ -115,7 +115,7 @@ async function send(
 async function markNotified(planned: PlannedNotification, deps: NotifyDeps): Promise<void> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const current = await deps.incidents.get(planned.incidentId);
-    if (!current || current.state !== "open" || current.opening !== planned.opening) return;
+    if (current?.state !== "open" || current.opening !== planned.opening) return;
     const at = deps.clock.now().toISOString();
     const moved = await deps.incidents.transition(current, "notified", {
       incidentId: planned.incidentId,

@@ -74,7 +74,7 @@ export function makeKeyAuthorizerHandler(deps: KeyAuthorizerDeps) {
     const hash = keyHash(key);
     const keyId = keyIdOf(hash);
     const record = await lookup(hash);
-    if (!record || record.status !== "active") {
+    if (record?.status !== "active") {
       logger.info("denied", { keyId, reason: record ? record.status : "unknown" });
       return { isAuthorized: false, context: { keyId, projectId: record?.projectId ?? "" } };
     }
