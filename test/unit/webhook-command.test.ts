@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CommandIo, run } from "../../bin/commands/webhook.js";
 import { fixedClock } from "../../lambdas/adapters/clock.js";
 import { generateKey } from "../../lambdas/domain/key-format.js";
@@ -39,6 +39,10 @@ beforeEach(() => {
   payload = JSON.stringify([{ token: generateKey(), type: "smelter_api_key", url: "", source: "content" }]);
   payloadFile = join(dir, "payload.json");
   writeFileSync(payloadFile, payload);
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("keywatch webhook sign --generate-key", () => {
