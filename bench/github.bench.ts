@@ -5,7 +5,7 @@
  *
  *   npm run bench:github            (npx tsx bench/github.bench.ts)
  */
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { createTables } from "../bin/local/create-tables.js";
 import { startDynamoDbLocal } from "../bin/local/dynamodb-local.js";
@@ -127,7 +127,9 @@ async function run(scenario: Scenario, endpoint: string, index: number) {
 
 async function main() {
   const cpu = cpus();
-  console.log(`machine: ${cpu[0]?.model ?? "unknown cpu"}, ${cpu.length} cores, node ${process.version}`);
+  console.log(
+    `machine: ${cpu[0]?.model ?? "unknown cpu"}, ${cpu.length} cores, node ${process.version}, load ${loadavg()[0]?.toFixed(1)}`,
+  );
   console.log(
     `stream: ${EVENTS} events, ~5% pushes, ${PLANTED} planted keys (push diffs, issue/commit/review comments, issues, releases)`,
   );

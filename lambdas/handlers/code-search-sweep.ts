@@ -7,6 +7,7 @@ import { createFindingRecorder } from "../adapters/finding-recorder.js";
 import { createCodeSearchSweepCycle } from "../adapters/github-scanners.js";
 import { createLogger } from "../adapters/logger.js";
 import { addSweepMetrics, METRICS_NAMESPACE } from "../adapters/scan-metrics.js";
+import { ScheduledEventSchema } from "../adapters/scheduled-event.js";
 import { readSecretString } from "../adapters/secret-string.js";
 import type { SweepCounters } from "../domain/code-search-sweep.js";
 
@@ -26,9 +27,10 @@ export interface CodeSearchSweepDeps {
 /** The scheduled code-search sweep: one sweep within the invocation's time, counters out as metrics. */
 export function makeCodeSearchSweepHandler(deps: CodeSearchSweepDeps) {
   return async (
-    _event: unknown,
+    event: unknown,
     context: Pick<Context, "getRemainingTimeInMillis">,
   ): Promise<SweepCounters> => {
+    ScheduledEventSchema.parse(event);
     const counters = await deps.sweep(Date.now() + context.getRemainingTimeInMillis());
     addSweepMetrics(deps.metrics, counters);
     deps.metrics.publishStoredMetrics();

@@ -7,6 +7,7 @@ import { createFindingRecorder } from "../adapters/finding-recorder.js";
 import { createEventsPollCycle } from "../adapters/github-scanners.js";
 import { createLogger } from "../adapters/logger.js";
 import { addPollMetrics, METRICS_NAMESPACE } from "../adapters/scan-metrics.js";
+import { ScheduledEventSchema } from "../adapters/scheduled-event.js";
 import { readSecretString } from "../adapters/secret-string.js";
 import type { PollCounters } from "../domain/poll-events.js";
 
@@ -27,9 +28,10 @@ export interface EventsPollerDeps {
 /** The scheduled events poller: one poll within the invocation's time, counters out as metrics. */
 export function makeEventsPollerHandler(deps: EventsPollerDeps) {
   return async (
-    _event: unknown,
+    event: unknown,
     context: Pick<Context, "getRemainingTimeInMillis">,
   ): Promise<PollCounters> => {
+    ScheduledEventSchema.parse(event);
     const counters = await deps.poll(Date.now() + context.getRemainingTimeInMillis());
     addPollMetrics(deps.metrics, counters);
     deps.metrics.publishStoredMetrics();
