@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { ConsoleAnomalies, DailyAnomalyCount } from "../handlers/console-api.js";
+import type { ConsoleAnomalies, DailyAnomalyCount } from "../domain/anomaly-counts.js";
 import { createAnomalyRepository } from "./anomaly-repository.js";
 import { type Clock, systemClock } from "./clock.js";
 

@@ -7,6 +7,7 @@ import { createDocumentClient } from "../adapters/dynamodb-client.js";
 import { InvalidCursorError } from "../adapters/dynamodb-cursor.js";
 import { createIncidentRepository } from "../adapters/dynamodb-incident-repository.js";
 import { createLogger } from "../adapters/logger.js";
+import type { ConsoleAnomalies } from "../domain/anomaly-counts.js";
 import {
   INCIDENT_STATES,
   type IncidentRepository,
@@ -18,17 +19,6 @@ import {
   TransitionNotAllowedError,
   transitionIncident,
 } from "../domain/transition-incident.js";
-
-/** Anomalies per type per UTC day, for the console's chart. */
-export interface DailyAnomalyCount {
-  day: string;
-  type: string;
-  count: number;
-}
-
-export interface ConsoleAnomalies {
-  dailyCounts(sinceDay: string): Promise<DailyAnomalyCount[]>;
-}
 
 export interface ConsoleApiDeps {
   incidents: IncidentRepository;
