@@ -42,6 +42,26 @@ interface ShardState {
   closed: boolean;
 }
 
+type Image = Record<string, unknown>;
+
+/**
+ * The SDK's streams client turns an empty map `{"M":{}}` into `{}`, which no longer says its
+ * type (Lambda's event JSON keeps `{"M":{}}`); restore it, so the image unmarshalls as on AWS.
+ */
+function restoreEmptyMaps(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array) return value;
+  const entries = Object.entries(value as Image);
+  if (entries.length === 0) return { M: {} };
+  const [[type, inner]] = entries as [[string, unknown]];
+  if (type === "M") return { M: restoreImage(inner as Image) };
+  if (type === "L") return { L: (inner as unknown[]).map(restoreEmptyMaps) };
+  return value;
+}
+
+function restoreImage(image: Image): Image {
+  return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, restoreEmptyMaps(value)]));
+}
+
 /** SDK stream record → the Lambda event record shape (what DynamoEventSource delivers). */
 function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
   const d = record.dynamodb ?? {};
@@ -57,8 +77,8 @@ function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord
         ? { ApproximateCreationDateTime: Math.floor(d.ApproximateCreationDateTime.getTime() / 1000) }
         : {}),
       Keys: d.Keys as never,
-      ...(d.NewImage ? { NewImage: d.NewImage as never } : {}),
-      ...(d.OldImage ? { OldImage: d.OldImage as never } : {}),
+      ...(d.NewImage ? { NewImage: restoreImage(d.NewImage) as never } : {}),
+      ...(d.OldImage ? { OldImage: restoreImage(d.OldImage) as never } : {}),
       SequenceNumber: d.SequenceNumber,
       SizeBytes: d.SizeBytes,
       StreamViewType: d.StreamViewType,

@@ -10,8 +10,8 @@ import type { NotificationLedger } from "../domain/notify-incident.js";
 
 /** Idempotency records live 30 days (IDEMPOTENCY_RETENTION), longer than any stream retry. */
 const RETENTION_SECONDS = 30 * 24 * 3600;
-/** A claim older than this belongs to an attempt that crashed (Lambda's timeout is far shorter). */
-const LEASE_MS = 5 * 60 * 1000;
+/** A claim older than this belongs to an attempt that crashed: the notifier times out at 60 s. */
+export const CLAIM_LEASE_MS = 90 * 1000;
 
 const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
 
@@ -44,8 +44,31 @@ export function createNotificationLedger(
       );
       if (!out.Item) return "in_flight";
       if (out.Item.status === "sent") return "sent";
-      const age = new Date(at).getTime() - new Date(String(out.Item.claimedAt)).getTime();
-      return age > LEASE_MS ? "unknown" : "in_flight";
+      const claimedAt = String(out.Item.claimedAt);
+      if (new Date(at).getTime() - new Date(claimedAt).getTime() <= CLAIM_LEASE_MS) return "in_flight";
+      // The attempt that claimed it crashed: a possible duplicate beats a lost leak notification.
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: id },
+            UpdateExpression: "SET claimedAt = :at, takenOver = if_not_exists(takenOver, :zero) + :one",
+            ConditionExpression: "#status = :sending AND claimedAt = :old",
+            ExpressionAttributeNames: { "#status": "status" },
+            ExpressionAttributeValues: {
+              ":at": at,
+              ":old": claimedAt,
+              ":sending": "sending",
+              ":zero": 0,
+              ":one": 1,
+            },
+          }),
+        );
+        return "taken_over";
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        return "in_flight";
+      }
     },
 
     async markSent(id, at) {

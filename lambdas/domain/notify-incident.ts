@@ -9,9 +9,10 @@ import { type Alert, keyEvent, reportReceivedAlert, securityAlert } from "./secu
 export interface NotificationLedger {
   /**
    * `claimed`: ours to send; `sent`: done before; `in_flight`: another attempt holds a fresh claim;
-   * `unknown`: an attempt crashed mid-send (not re-sent, so a crash can't duplicate).
+   * `taken_over`: the claim's lease ran out (its attempt crashed mid-send), so it is ours to send
+   * again: at least once, because a lost leak notification is worse than a duplicate.
    */
-  claim(id: string, at: string): Promise<"claimed" | "sent" | "in_flight" | "unknown">;
+  claim(id: string, at: string): Promise<"claimed" | "sent" | "in_flight" | "taken_over">;
   markSent(id: string, at: string): Promise<void>;
   /** The send failed for sure: the claim is dropped so the retry can send. */
   release(id: string): Promise<void>;
@@ -34,7 +35,7 @@ export interface NotifyDeps {
   clock: Clock;
 }
 
-export type NotifyResult = "sent" | "already_sent" | "skipped" | "outcome_unknown";
+export type NotifyResult = "sent" | "resent_after_crash" | "already_sent" | "skipped";
 
 export class NotificationInFlightError extends Error {
   constructor(id: string) {
@@ -54,7 +55,6 @@ export async function notify(planned: PlannedNotification, deps: NotifyDeps): Pr
   const id = notificationId(planned);
   const claim = await deps.ledger.claim(id, deps.clock.now().toISOString());
   if (claim === "sent") return "already_sent";
-  if (claim === "unknown") return "outcome_unknown";
   if (claim === "in_flight") throw new NotificationInFlightError(id);
 
   try {
@@ -68,7 +68,7 @@ export async function notify(planned: PlannedNotification, deps: NotifyDeps): Pr
   const marksNotified =
     planned.kind === "owner_email" || (planned.kind === "security_alert" && incident.kind === "unknown_key");
   if (marksNotified) await markNotified(planned, deps);
-  return "sent";
+  return claim === "taken_over" ? "resent_after_crash" : "sent";
 }
 
 async function send(

@@ -102,8 +102,8 @@ export function makeNotifierHandler(deps: NotifyDeps) {
             opening: planned.opening,
             result,
           });
-          if (result === "outcome_unknown") {
-            logger.error("notification outcome unknown after a crashed attempt; not re-sent", {
+          if (result === "resent_after_crash") {
+            logger.warn("notification re-sent after a crashed attempt's lease ran out", {
               incidentId: planned.incidentId,
               kind: planned.kind,
             });

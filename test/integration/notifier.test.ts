@@ -224,3 +224,16 @@ describe("a finding from a user report", () => {
     expect(report?.message).toMatchObject({ reportId: "rep-9", description: "pasted in a gist" });
   });
 });
+
+describe("a finding with no location at all", () => {
+  it("is notified without any failed record (an empty location map survives the stream)", async () => {
+    const { rawKey } = await issue();
+    await h.record([{ ...findingFor(rawKey, "x"), location: {}, source: "user_report", reportId: "r-1" }]);
+    await h.pump.drained();
+
+    const delivered = h.batches.flatMap((b) => b.Records);
+    const replay = await h.handler({ Records: delivered });
+    expect(replay.batchItemFailures).toEqual([]);
+    expect(h.emails).toHaveLength(1);
+  });
+});
