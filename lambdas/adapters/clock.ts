@@ -1,7 +1,6 @@
-/** Time as the use cases see it; tests pass a fixed or stepping clock. */
-export interface Clock {
-  now(): Date;
-}
+import type { Clock } from "../domain/clock.js";
+
+export type { Clock };
 
 export const systemClock: Clock = { now: () => new Date() };
 

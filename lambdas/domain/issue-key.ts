@@ -1,4 +1,4 @@
-import type { Clock } from "../adapters/clock.js";
+import type { Clock } from "./clock.js";
 import { DEFAULT_PREFIX, generateKey, keyHash, keyIdOf, redactKey } from "./key-format.js";
 import type { KeyRecord, KeyRepository } from "./key-record.js";
 

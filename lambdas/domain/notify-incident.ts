@@ -1,4 +1,4 @@
-import type { Clock } from "../adapters/clock.js";
+import type { Clock } from "./clock.js";
 import type { IncidentRepository, Occurrence } from "./incident.js";
 import type { KeyRepository } from "./key-record.js";
 import { composeLeakEmail, type LeakEmailContent } from "./leak-email.js";

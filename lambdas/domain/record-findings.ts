@@ -1,4 +1,4 @@
-import type { Clock } from "../adapters/clock.js";
+import type { Clock } from "./clock.js";
 import type { Finding, FindingOutcome } from "./finding.js";
 import {
   type Incident,

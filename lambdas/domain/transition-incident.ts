@@ -1,4 +1,4 @@
-import type { Clock } from "../adapters/clock.js";
+import type { Clock } from "./clock.js";
 import { type Incident, type IncidentRepository, TRANSITIONS, type TransitionAction } from "./incident.js";
 
 export class IncidentNotFoundError extends Error {
