@@ -154,6 +154,28 @@ describe("rate limits and failures", () => {
     expect(Date.parse(cursor.nextPollAt ?? "")).toBeGreaterThan(clock.ms() + 60_000);
   });
 
+  it("obeys a 429's retry-after when it fits the run", async () => {
+    await startWith(40, 2);
+    standIn.injectFault({ path: "/events", kind: "too_many_requests", retryAfter: 1 });
+    const { deps, recorder } = setup();
+    await pollEvents(deps);
+    const [limited, retried] = standIn.requests.filter((r) => r.path === "/events");
+    expect(limited?.status).toBe(429);
+    expect((retried?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(950);
+    expect(recorder.findings.length).toBe(2);
+  });
+
+  it("stops at a primary limit whose x-ratelimit-reset is past the deadline, and comes back after it", async () => {
+    await startWith(40, 2);
+    standIn.injectFault({ path: "/events", kind: "primary_limit", retryAfter: 600 });
+    const { deps, clock } = setup({ deadlineMs: 5_000 });
+    const counters = await pollEvents(deps);
+    expect(counters.stopped).toBe("rate_limited");
+    expect(standIn.count("/events")).toBe(1);
+    const cursor = await deps.state.loadCursor();
+    expect(Date.parse(cursor.nextPollAt ?? "")).toBeGreaterThan(clock.ms() + 500_000);
+  });
+
   it("retries a 5xx, then gives up cleanly without throwing", async () => {
     await startWith(40, 2);
     standIn.injectFault({ path: "/events", kind: "server_error", status: 502, count: 10 });
