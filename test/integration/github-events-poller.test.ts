@@ -4,9 +4,11 @@ import {
   type GitHubStandIn,
   startGitHubStandIn,
 } from "../../bin/local/github-stand-in.js";
+import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";
 import { createGitHubClient, type GitHubClient } from "../../lambdas/adapters/github-client.js";
 import { createGitHubEventsApi } from "../../lambdas/adapters/github-events-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
+import type { FindingOutcome } from "../../lambdas/domain/finding.js";
 import { DEFAULT_POLL_SETTINGS, type PollDeps, pollEvents } from "../../lambdas/domain/poll-events.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
 import { collectingRecorder, manualClock } from "../support/github-scanning.js";
@@ -103,6 +105,24 @@ describe("finding planted keys through the stand-in", () => {
     const diffCalls = standIn.count(/\/(compare|commits)\//);
     expect(counters.pushesScanned).toBeGreaterThan(0);
     expect(diffCalls).toBe(counters.pushesScanned);
+  });
+});
+
+describe("recording through the leak-response use case", () => {
+  it("opens one incident per planted key with createFindingRecorder", async () => {
+    const stream = await startWith(60, 6);
+    const { deps } = setup();
+    const recorder = createFindingRecorder({ client: tables.client, tables: tables.names });
+    const outcomes: FindingOutcome[] = [];
+    deps.recordFindings = async (findings) => {
+      const result = await recorder(findings);
+      outcomes.push(...result);
+      return result;
+    };
+    await pollEvents(deps);
+    expect(outcomes.map((o) => o.keyHash).sort()).toEqual(stream.planted.map((p) => p.keyHash).sort());
+    expect(new Set(outcomes.map((o) => o.incidentId)).size).toBe(stream.planted.length);
+    expect(outcomes.every((o) => o.status === "unknown" && o.newOccurrence)).toBe(true);
   });
 });
 
