@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_OWNER } from "../../bin/local/local-services.js";
 import { type LocalMonitor, startLocalMonitor } from "../../bin/local/runner.js";
 import { homePaths, readLocalSettings } from "../../bin/local/settings.js";
@@ -73,12 +73,23 @@ describe("npm start offline demo (GitHub stand-in)", () => {
 });
 
 describe("keywatch start (the CLI)", () => {
+  const children: ReturnType<typeof spawn>[] = [];
+  // A child left running by a failed assertion would keep its DynamoDB Local alive: stop it.
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGTERM");
+  });
+  const track = <C extends ReturnType<typeof spawn>>(child: C): C => {
+    children.push(child);
+    return child;
+  };
   const cli = (env: NodeJS.ProcessEnv) =>
-    spawn(process.execPath, ["--import", "tsx", "bin/keywatch.ts", "start"], {
-      cwd: join(import.meta.dirname, "../.."),
-      env: { ...env, NODE_NO_WARNINGS: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    track(
+      spawn(process.execPath, ["--import", "tsx", "bin/keywatch.ts", "start"], {
+        cwd: join(import.meta.dirname, "../.."),
+        env: { ...env, NODE_NO_WARNINGS: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
 
   it("says Java is missing, plainly, when it is", async () => {
     // A PATH holding node alone: no java on it.
