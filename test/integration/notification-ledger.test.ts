@@ -7,7 +7,7 @@ import { createTestTables, type TestTables } from "../support/dynamodb.js";
 let db: TestTables;
 let ledger: NotificationLedger;
 const t0 = new Date("2026-11-26T10:00:00.000Z");
-const after = (ms: number) => new Date(t0.getTime() + ms).toISOString();
+const at = (ms: number) => new Date(t0.getTime() + ms).toISOString();
 let n = 0;
 const nextId = () => `NOTIFY#inc_test${n++}#owner_email#1`;
 
@@ -19,21 +19,21 @@ beforeAll(async () => {
 describe("claiming a notification", () => {
   it("is granted once: a second claim within the lease is in flight", async () => {
     const id = nextId();
-    expect(await ledger.claim(id, after(0))).toBe("claimed");
-    expect(await ledger.claim(id, after(CLAIM_LEASE_MS - 1))).toBe("in_flight");
+    expect(await ledger.claim(id, at(0))).toBe("claimed");
+    expect(await ledger.claim(id, at(CLAIM_LEASE_MS - 1))).toBe("in_flight");
   });
 
   it("answers sent once the first attempt marked it", async () => {
     const id = nextId();
-    await ledger.claim(id, after(0));
-    await ledger.markSent(id, after(10));
-    expect(await ledger.claim(id, after(CLAIM_LEASE_MS * 10))).toBe("sent");
+    await ledger.claim(id, at(0));
+    await ledger.markSent(id, at(10));
+    expect(await ledger.claim(id, at(CLAIM_LEASE_MS * 10))).toBe("sent");
   });
 
   it("is taken over once the lease of a crashed attempt ran out, by one taker only", async () => {
     const id = nextId();
-    await ledger.claim(id, after(0));
-    const late = after(CLAIM_LEASE_MS + 1);
+    await ledger.claim(id, at(0));
+    const late = at(CLAIM_LEASE_MS + 1);
 
     const takers = await Promise.all([ledger.claim(id, late), ledger.claim(id, late)]);
 
@@ -46,8 +46,8 @@ describe("claiming a notification", () => {
 
   it("can be claimed again after a failed send released it", async () => {
     const id = nextId();
-    await ledger.claim(id, after(0));
+    await ledger.claim(id, at(0));
     await ledger.release(id);
-    expect(await ledger.claim(id, after(1))).toBe("claimed");
+    expect(await ledger.claim(id, at(1))).toBe("claimed");
   });
 });
