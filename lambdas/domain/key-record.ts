@@ -7,7 +7,8 @@ export interface KeyRecord {
   /** First 16 hex of keyHash: what the authorizer and the access logs carry. */
   keyId: string;
   projectId: string;
-  ownerEmail: string;
+  /** Absent once the owner's contact was erased (`keywatch privacy delete`): no email is possible. */
+  ownerEmail?: string;
   status: KeyStatus;
   redacted: string;
   createdAt: string;

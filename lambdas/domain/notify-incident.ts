@@ -80,7 +80,8 @@ async function send(
   switch (planned.kind) {
     case "owner_email": {
       const key = await deps.keys.get(incident.keyHash);
-      if (!key) return;
+      // Erased owner contact: nobody to email; the security alert still goes out.
+      if (!key?.ownerEmail) return;
       const ofOpening = occurrences.filter((o) => o.opening === planned.opening);
       const content = composeLeakEmail({
         incident: { ...incident, opening: planned.opening },

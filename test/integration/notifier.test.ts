@@ -11,9 +11,11 @@ import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incide
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { createOutboxEmailSender, type EmailSender } from "../../lambdas/adapters/email-sender.js";
 import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";
+import { createPersonalDataStore } from "../../lambdas/adapters/personal-data-store.js";
 import type { Finding, RecordFindings } from "../../lambdas/domain/finding.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { generateKey, keyHash, redactKey } from "../../lambdas/domain/key-format.js";
+import { erasePersonalData } from "../../lambdas/domain/privacy.js";
 import { transitionIncident } from "../../lambdas/domain/transition-incident.js";
 import { makeNotifierHandler, notifierDeps } from "../../lambdas/handlers/notifier.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
@@ -235,5 +237,25 @@ describe("a finding with no location at all", () => {
     const replay = await h.handler({ Records: delivered });
     expect(replay.batchItemFailures).toEqual([]);
     expect(h.emails).toHaveLength(1);
+  });
+});
+
+describe("a key whose owner's contact was erased", () => {
+  it("sends no email but still alerts the security team, with no failed record", async () => {
+    const { rawKey } = await issue();
+    await erasePersonalData("owner@example.com", {
+      store: createPersonalDataStore({ client: h.db.client, tables: h.db.names }),
+      now: () => clock.now(),
+      actor: "user:dpo",
+      newId: () => "erasure-1",
+    });
+
+    await h.record([findingFor(rawKey, "a.env")]);
+    await h.pump.drained();
+
+    expect(h.emails).toHaveLength(0);
+    expect(h.alerts().filter((a) => a.message.kind === "incident_opened")).toHaveLength(1);
+    const replay = await h.handler({ Records: h.batches.flatMap((b) => b.Records) });
+    expect(replay.batchItemFailures).toEqual([]);
   });
 });
