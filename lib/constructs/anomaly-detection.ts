@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { basename } from "node:path";
-import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import type { CfnStage, HttpStage } from "aws-cdk-lib/aws-apigatewayv2";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
@@ -125,37 +125,10 @@ export class AnomalyDetection extends Construct {
     );
     this.ipPepper.grantRead(this.detector.fn);
 
-    this.acknowledgeGrants([props.tables.keys, props.tables.anomalies]);
-
     new SubscriptionFilter(this, "Subscription", {
       logGroup: this.accessLogs,
       destination: new LambdaDestination(this.detector.fn),
       filterPattern: FilterPattern.allEvents(),
     });
   }
-
-  /** The grants' only wildcards: the tables' own GSIs and the data key's KMS actions. */
-  private acknowledgeGrants(indexed: ITable[]): void {
-    const grants = this.detector.fn.role?.node.tryFindChild("DefaultPolicy");
-    if (!grants) return;
-    for (const action of ["kms:ReEncrypt*", "kms:GenerateDataKey*"]) {
-      Validations.of(grants).acknowledge({
-        id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason: "Data-key actions for the customer-managed key of the tables and the security topic only.",
-      });
-    }
-    for (const table of indexed) {
-      Validations.of(grants).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagTableArn(table)}/index/*]`,
-        reason: "This table's own GSIs (keys: byKeyId lookups; anomalies: byTime), granted with the table.",
-      });
-    }
-  }
-}
-
-/** The table ARN as cdk-nag prints it in IAM5 ids: the name of the cross-stack export the reference uses. */
-function nagTableArn(table: ITable): string {
-  const producer = Stack.of(table);
-  const imported = producer.resolve(producer.exportValue(table.tableArn)) as { "Fn::ImportValue": string };
-  return imported["Fn::ImportValue"];
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
@@ -77,7 +77,6 @@ export class GitHubScanners extends Construct {
         .useTable("incidents", props.tables.incidents, "readWrite")
         .useTable("state", props.tables.state, "readWrite");
       this.token.grantRead(scanner.fn);
-      this.acknowledgeTableGrants(scanner, [props.tables.keys, props.tables.incidents]);
     }
 
     new Rule(this, "PollSchedule", {
@@ -122,31 +121,4 @@ export class GitHubScanners extends Construct {
     });
     return secret;
   }
-
-  /** The table grants' only wildcards: the tables' own GSIs and the data key's KMS actions. */
-  private acknowledgeTableGrants(scanner: KeywatchFunction, tables: ITable[]): void {
-    const grants = scanner.fn.role?.node.tryFindChild("DefaultPolicy");
-    if (!grants) return;
-    for (const action of ["kms:ReEncrypt*", "kms:GenerateDataKey*"]) {
-      Validations.of(grants).acknowledge({
-        id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason:
-          "Data-key actions DynamoDB needs on the tables' customer-managed key (from the table grants).",
-      });
-    }
-    for (const table of tables) {
-      Validations.of(grants).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagTableArn(table)}/index/*]`,
-        reason:
-          "This table's own GSIs (granted with the table by recordFindings' repositories); no other table.",
-      });
-    }
-  }
-}
-
-/** The table ARN as cdk-nag prints it in IAM5 ids: the name of the cross-stack export the reference uses. */
-function nagTableArn(table: ITable): string {
-  const producer = Stack.of(table);
-  const imported = producer.resolve(producer.exportValue(table.tableArn)) as { "Fn::ImportValue": string };
-  return imported["Fn::ImportValue"];
 }

@@ -100,34 +100,5 @@ export class LeakResponse extends Construct {
       keysTable: props.tables.keys,
       keyPrefixes: props.keyPrefixes,
     });
-
-    acknowledgeTableGrants(this.notifier, Object.values(props.tables));
-    acknowledgeTableGrants(this.keyAuthorizer.function, [props.tables.keys]);
   }
-}
-
-/** The table grants' only wildcards: the tables' own GSIs and the data key's KMS actions. */
-function acknowledgeTableGrants(fn: KeywatchFunction, tables: ITable[]): void {
-  const grants = fn.fn.role?.node.tryFindChild("DefaultPolicy");
-  if (!grants) return;
-  for (const action of ["kms:ReEncrypt*", "kms:GenerateDataKey*"]) {
-    Validations.of(grants).acknowledge({
-      id: `AwsSolutions-IAM5[Action::${action}]`,
-      reason:
-        "Data-key actions DynamoDB, SNS and SQS need on keywatch's customer-managed key (from the grants).",
-    });
-  }
-  for (const table of tables) {
-    Validations.of(grants).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagTableArn(table)}/index/*]`,
-      reason: "This table's own GSIs, granted with the table; no other table.",
-    });
-  }
-}
-
-/** The table ARN as cdk-nag prints it in IAM5 ids: the name of the cross-stack export the reference uses. */
-function nagTableArn(table: ITable): string {
-  const producer = Stack.of(table);
-  const imported = producer.resolve(producer.exportValue(table.tableArn)) as { "Fn::ImportValue": string };
-  return imported["Fn::ImportValue"];
 }

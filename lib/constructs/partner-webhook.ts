@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, Validations } from "aws-cdk-lib";
+import { CfnOutput, Duration, Validations } from "aws-cdk-lib";
 import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import type { IKey } from "aws-cdk-lib/aws-kms";
@@ -54,7 +54,6 @@ export class PartnerWebhook extends Construct {
       .useTable("keys", props.keys, "readWrite")
       .useTable("incidents", props.incidents, "readWrite");
     props.githubToken?.grantRead(this.function.fn);
-    this.acknowledgeTableGrants([props.keys, props.incidents]);
 
     const before = new Set(props.api.api.node.children);
     props.api.route(HttpMethod.POST, SECRET_SCANNING_PATH, this.function.fn);
@@ -74,31 +73,4 @@ export class PartnerWebhook extends Construct {
       description: "GitHub secret-scanning partner endpoint: register this URL with GitHub",
     });
   }
-
-  /** The table grants' only wildcards: the tables' own GSIs and the data key's KMS actions. */
-  private acknowledgeTableGrants(tables: ITable[]): void {
-    const grants = this.function.fn.role?.node.tryFindChild("DefaultPolicy");
-    if (!grants) return;
-    for (const action of ["kms:ReEncrypt*", "kms:GenerateDataKey*"]) {
-      Validations.of(grants).acknowledge({
-        id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason:
-          "Data-key actions DynamoDB needs on the tables' customer-managed key (from the table grants).",
-      });
-    }
-    for (const table of tables) {
-      Validations.of(grants).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagTableArn(table)}/index/*]`,
-        reason:
-          "This table's own GSIs (granted with the table by recordFindings' repositories); no other table.",
-      });
-    }
-  }
-}
-
-/** The table ARN as cdk-nag prints it in IAM5 ids: the name of the cross-stack export the reference uses. */
-function nagTableArn(table: ITable): string {
-  const producer = Stack.of(table);
-  const imported = producer.resolve(producer.exportValue(table.tableArn)) as { "Fn::ImportValue": string };
-  return imported["Fn::ImportValue"];
 }
