@@ -28,7 +28,18 @@ function usage(): string {
   return `usage: keywatch <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nkeywatch --version | --help`;
 }
 
+/**
+ * The CLI narrates what matters itself, so the Lambda-style INFO logs of the code it runs are
+ * off unless LOG_LEVEL asks for them; and the SDK's note that its 2027 releases need Node 22 is
+ * already known (Lambdas run 22; the CLI supports 20).
+ */
+function quietDefaults(env: NodeJS.ProcessEnv): void {
+  env.LOG_LEVEL ??= "WARN";
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+}
+
 async function main(argv: string[]): Promise<number> {
+  quietDefaults(process.env);
   const [command, ...rest] = argv;
   if (command === "--version" || command === "-v") {
     process.stdout.write(`${version()}\n`);

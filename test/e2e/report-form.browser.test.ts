@@ -68,7 +68,9 @@ async function expectPipelineOutcome(rawKey: string, ownerEmail: string): Promis
   const incident = await createIncidentRepository(monitor.env.client, monitor.env.tables.incidents).get(
     key?.incidentId ?? "",
   );
-  expect(incident).toMatchObject({ kind: "leaked_key", state: "open" });
+  expect(incident?.kind).toBe("leaked_key");
+  // The notifier may already have emailed the owner and moved it on: both are right here.
+  expect(["open", "notified"]).toContain(incident?.state);
   const incidentId = incident?.incidentId ?? "";
 
   const email = await waitFor("the owner's email in the outbox", () => {
