@@ -14,6 +14,8 @@ import type { PollerCursor, PollerState } from "../domain/poll-events.js";
 
 /** How long state items live (TTL `expiresAt`): events are at most 6 h old when GitHub lists them. */
 export const SEEN_EVENT_TTL_SECONDS = 24 * 3600;
+/** An event claimed but not completed this long ago belongs to a run that died (the poller times out at 55 s). */
+export const EVENT_CLAIM_LEASE_MS = 2 * 60 * 1000;
 export const BACKLOG_TTL_SECONDS = 3 * 24 * 3600;
 export const SEEN_LOCATION_TTL_SECONDS = 30 * 24 * 3600;
 export const REPO_QUEUE_TTL_SECONDS = 7 * 24 * 3600;
@@ -137,13 +139,24 @@ export function createGitHubScanState(deps: {
 
     async claimEvents(ids: readonly string[]): Promise<Set<string>> {
       const unique = [...new Set(ids)];
+      const at = now();
+      const staleBefore = new Date(at.getTime() - EVENT_CLAIM_LEASE_MS).toISOString();
       const won = await eachLimited(unique, 16, async (id) => {
         try {
           await client.send(
             new PutCommand({
               TableName: tableName,
-              Item: { pk: `POLLER#seen#${id}`, sk: "-", expiresAt: expiresIn(SEEN_EVENT_TTL_SECONDS) },
-              ConditionExpression: "attribute_not_exists(pk)",
+              Item: {
+                pk: `POLLER#seen#${id}`,
+                sk: "-",
+                state: "claimed",
+                claimedAt: at.toISOString(),
+                expiresAt: expiresIn(SEEN_EVENT_TTL_SECONDS),
+              },
+              // A claim whose run died before recording (lease over) is claimed again, not lost.
+              ConditionExpression: "attribute_not_exists(pk) OR (#state = :claimed AND claimedAt < :stale)",
+              ExpressionAttributeNames: { "#state": "state" },
+              ExpressionAttributeValues: { ":claimed": "claimed", ":stale": staleBefore },
             }),
           );
           return true;
@@ -153,6 +166,15 @@ export function createGitHubScanState(deps: {
         }
       });
       return new Set(unique.filter((_, i) => won[i]));
+    },
+
+    async completeEvents(ids: readonly string[]): Promise<void> {
+      const expiresAt = expiresIn(SEEN_EVENT_TTL_SECONDS);
+      await batchWrite(
+        [...new Set(ids)].map((id) => ({
+          PutRequest: { Item: { pk: `POLLER#seen#${id}`, sk: "-", state: "done", expiresAt } },
+        })),
+      );
     },
 
     async releaseEvents(ids: readonly string[]): Promise<void> {

@@ -62,8 +62,13 @@ export interface PollerState {
   loadCursor(): Promise<PollerCursor>;
   /** False when another invocation saved first (the cursor is then left to it). */
   saveCursor(cursor: PollerCursor): Promise<boolean>;
-  /** Marks events seen (conditional writes); returns the ids this run won. */
+  /**
+   * Claims events for this run (conditional writes); returns the ids it won. An event claimed by a
+   * run that died before completing it (lease over) is claimed again.
+   */
   claimEvents(ids: readonly string[]): Promise<Set<string>>;
+  /** Marks claimed events done once their findings are recorded. */
+  completeEvents(ids: readonly string[]): Promise<void>;
   /** Un-claims events whose work failed so a later run retries them. */
   releaseEvents(ids: readonly string[]): Promise<void>;
   loadBacklog(limit: number): Promise<PushToScan[]>;
@@ -313,6 +318,8 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
     throw error;
   }
   counters.findings = findings.length;
+  // Deferred pushes stay claimed: the backlog, not the seen set, carries them to a later run.
+  await state.completeEvents(mine.map(({ event }) => event.id));
   await state.addToBacklog(notDone.filter((push) => !backlogIds.has(push.eventId)));
   await state.removeFromBacklog(done.filter((push) => backlogIds.has(push.eventId)));
 
