@@ -1,7 +1,6 @@
 import { createRequire } from "node:module";
 import { basename } from "node:path";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
-import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import type { CfnStage, HttpStage } from "aws-cdk-lib/aws-apigatewayv2";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
@@ -17,25 +16,8 @@ import { LambdaDestination } from "aws-cdk-lib/aws-logs-destinations";
 import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { ACCESS_LOG_FORMAT } from "./access-log-format.js";
 import { KeywatchFunction } from "./keywatch-function.js";
-
-/**
- * The access-log line DESIGN.md "Access logs and anomalies" fixes, from API Gateway `$context`.
- * keyId, projectId and country come from the key authorizer's context (HTTP APIs have no
- * viewer-country variable: the authorizer copies CloudFront-Viewer-Country when present).
- */
-export const ACCESS_LOG_FIELDS = {
-  requestId: "$context.requestId",
-  time: "$context.requestTimeEpoch",
-  ip: "$context.identity.sourceIp",
-  method: "$context.httpMethod",
-  path: "$context.path",
-  status: "$context.status",
-  keyId: "$context.authorizer.keyId",
-  projectId: "$context.authorizer.projectId",
-  country: "$context.authorizer.country",
-  userAgent: "$context.identity.userAgent",
-} as const;
 
 const GEO_DB = createRequire(import.meta.url).resolve(
   "@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb",
@@ -77,7 +59,7 @@ export class AnomalyDetection extends Construct {
     const stage = props.stage.node.defaultChild as CfnStage;
     stage.accessLogSettings = {
       destinationArn: this.accessLogs.logGroupArn,
-      format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)).toString(),
+      format: ACCESS_LOG_FORMAT.toString(),
     };
 
     if (props.ipPepper) this.ipPepper = props.ipPepper;

@@ -1,5 +1,4 @@
 import { CfnOutput, RemovalPolicy } from "aws-cdk-lib";
-import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
   HttpApi,
   type HttpMethod,
@@ -11,6 +10,7 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { ACCESS_LOG_FORMAT } from "./access-log-format.js";
 
 export interface PublicApiProps {
   /** Steady-state requests per second across the stage, and the burst above it. */
@@ -20,7 +20,8 @@ export interface PublicApiProps {
 
 /**
  * keywatch's public HTTP API (report form, partner webhook, console): one `$default` stage
- * with throttling and JSON access logs kept 30 days (they hold source IPs: abuse control only).
+ * with throttling and JSON access logs in the DESIGN.md line format, kept 30 days (they hold
+ * source IPs: abuse control only).
  */
 export class PublicApi extends Construct {
   readonly api: HttpApi;
@@ -44,19 +45,7 @@ export class PublicApi extends Construct {
       throttle: { rateLimit: props.rateLimit ?? 50, burstLimit: props.burstLimit ?? 100 },
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: "$context.requestId",
-            time: "$context.requestTimeEpoch",
-            ip: "$context.identity.sourceIp",
-            method: "$context.httpMethod",
-            path: "$context.path",
-            status: "$context.status",
-            routeKey: "$context.routeKey",
-            latencyMs: "$context.responseLatency",
-            userAgent: "$context.identity.userAgent",
-          }),
-        ),
+        format: ACCESS_LOG_FORMAT,
       },
     });
     new CfnOutput(this, "Url", { value: this.api.apiEndpoint, description: "keywatch public API base URL" });

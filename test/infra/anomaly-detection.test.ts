@@ -1,6 +1,6 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { ACCESS_LOG_FIELDS } from "../../lib/constructs/anomaly-detection.js";
+import { ACCESS_LOG_FIELDS } from "../../lib/constructs/access-log-format.js";
 import { synthKeywatch } from "../support/synth.js";
 
 const detector = { Description: Match.stringLikeRegexp("access logs") };
