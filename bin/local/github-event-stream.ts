@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type { components } from "@octokit/openapi-types";
 import { generateKey, keyHash } from "../../lambdas/domain/key-format.js";
+import { seededRandom } from "./seeded-random.js";
 
 /** An event exactly as `GET /events` serves it (typed against GitHub's OpenAPI description). */
 export type GitHubEventFixture = components["schemas"]["event"];
@@ -71,18 +72,6 @@ function examples(name: string): Record<string, unknown>[] {
   const found = webhookExamples.get(name);
   if (!found || found.length === 0) throw new Error(`no webhook example for ${name}`);
   return found;
-}
-
-/** Deterministic PRNG (mulberry32): the same seed gives the same stream shape. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const OWNERS = ["octocat", "acme-labs", "pixel-forge", "stream-kit", "mona", "devrel-demo", "render-farm"];

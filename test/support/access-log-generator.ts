@@ -1,17 +1,6 @@
+import { seededRandom } from "../../bin/local/seeded-random.js";
 import type { AnomalyType } from "../../lambdas/domain/anomaly/anomaly.js";
 import type { KeyLeakStatus } from "../../lambdas/domain/anomaly/use-after-leak.js";
-
-/** Deterministic PRNG (mulberry32): the same seed gives the same traffic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** An attack injected into the stream: what a detector must find. */
 export interface InjectedAttack {
