@@ -1,22 +1,16 @@
 import { parseArgs } from "node:util";
 import { createAnomalyRepository } from "../../lambdas/adapters/anomaly-repository.js";
 import { AnomalyTypeSchema } from "../../lambdas/domain/anomaly/anomaly.js";
-import { openLocalEnvironment } from "../local/local-environment.js";
 import { readLocalSettings } from "../local/settings.js";
+import { parseOrUsage, withLocalTables } from "./command-frame.js";
 
 const USAGE = "usage: keywatch anomalies list [--json] [--days N] [--key KEYID] [--type TYPE]";
 
 /** `keywatch anomalies list [--json]`: recorded anomalies, newest days first (default: the last 7 days). */
 export async function run(args: string[]): Promise<number> {
-  let options: ReturnType<typeof parse>;
-  try {
-    options = parse(args);
-  } catch (error) {
-    process.stderr.write(`keywatch anomalies: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const env = await openLocalEnvironment(readLocalSettings());
-  try {
+  const options = parseOrUsage("anomalies", USAGE, parse, args);
+  if (!options) return 2;
+  return withLocalTables(readLocalSettings(), async (env) => {
     const repository = createAnomalyRepository(env.client, env.tables.anomalies);
     const to = new Date(Date.now() + 60_000);
     const from = new Date(to.getTime() - options.days * 86_400_000);
@@ -43,9 +37,7 @@ export async function run(args: string[]): Promise<number> {
       if (anomalies.length === 0) process.stdout.write("no anomalies\n");
     }
     return 0;
-  } finally {
-    await env.close();
-  }
+  });
 }
 
 function parse(args: string[]) {

@@ -4,8 +4,8 @@ import { systemClock } from "../../lambdas/adapters/clock.js";
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
 import type { KeyRecord, KeyRepository } from "../../lambdas/domain/key-record.js";
-import { openLocalEnvironment } from "../local/local-environment.js";
 import { readLocalSettings } from "../local/settings.js";
+import { withLocalTables } from "./command-frame.js";
 
 const USAGE = [
   "usage: keywatch keys issue --project P --email E",
@@ -109,12 +109,7 @@ async function withKeys(
   settings: ReturnType<typeof readLocalSettings>,
   use: (keys: KeyRepository) => Promise<number>,
 ): Promise<number> {
-  const env = await openLocalEnvironment(settings);
-  try {
-    return await use(createKeyRepository(env.client, env.tables.keys));
-  } finally {
-    await env.close();
-  }
+  return withLocalTables(settings, (env) => use(createKeyRepository(env.client, env.tables.keys)));
 }
 
 /** A full hash, a 16-hex keyId, or the redacted form (must match exactly one key). */

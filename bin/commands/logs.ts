@@ -8,8 +8,8 @@ import {
 } from "../../lambdas/adapters/anomaly-detection.js";
 import { readEnv } from "../../lambdas/adapters/config.js";
 import { createCountryResolver } from "../../lambdas/adapters/country-resolver.js";
-import { openLocalEnvironment } from "../local/local-environment.js";
 import { homePaths, readLocalSettings } from "../local/settings.js";
+import { parseOrUsage, withLocalTables } from "./command-frame.js";
 
 const USAGE = "usage: keywatch logs ingest [FILE|-] [--batch-lines N]";
 
@@ -19,21 +19,15 @@ const USAGE = "usage: keywatch logs ingest [FILE|-] [--batch-lines N]";
  * printed as a JSON line, a summary goes to stderr. Bad lines are counted, never fatal.
  */
 export async function run(args: string[]): Promise<number> {
-  let options: { source: string; batchLines: number };
-  try {
-    options = parse(args);
-  } catch (error) {
-    process.stderr.write(`keywatch logs: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const options = parseOrUsage("logs", USAGE, parse, args);
+  if (!options) return 2;
   if (options.source !== "-" && !existsSync(options.source)) {
     process.stderr.write(`keywatch logs: no such file: ${options.source}\n`);
     return 2;
   }
   const thresholds = readEnv(AnomalyThresholdsEnvSchema).ANOMALY_THRESHOLDS;
   const settings = readLocalSettings();
-  const env = await openLocalEnvironment(settings);
-  try {
+  return withLocalTables(settings, async (env) => {
     const detection = createAnomalyDetection({
       client: env.client,
       tables: env.tables,
@@ -67,9 +61,7 @@ export async function run(args: string[]): Promise<number> {
       `keywatch logs: ${JSON.stringify({ ...totals, writes: detection.writes.writes })}\n`,
     );
     return 0;
-  } finally {
-    await env.close();
-  }
+  });
 }
 
 function parse(args: string[]) {

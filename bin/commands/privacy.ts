@@ -3,47 +3,41 @@ import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { createPersonalDataStore } from "../../lambdas/adapters/personal-data-store.js";
 import { erasePersonalData, exportPersonalData, PrivacyRequestError } from "../../lambdas/domain/privacy.js";
-import { openLocalEnvironment } from "../local/local-environment.js";
 import { homePaths, readLocalSettings } from "../local/settings.js";
+import { parseOrUsage, withLocalTables } from "./command-frame.js";
 
 const USAGE = "usage: keywatch privacy export --email E | keywatch privacy delete --email E [--actor NAME]";
 
 /** `keywatch privacy export|delete --email E`: a person's data as JSON, or its erasure. */
 export async function run(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (error) {
-    process.stderr.write(`keywatch privacy: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseOrUsage("privacy", USAGE, parse, args);
+  if (!parsed) return 2;
   const { action, email, actor } = parsed;
   const settings = readLocalSettings();
-  const env = await openLocalEnvironment(settings);
-  try {
-    const store = createPersonalDataStore({
-      client: env.client,
-      tables: env.tables,
-      outboxEmails: homePaths(settings.home).emails,
-    });
-    const now = () => new Date();
-    if (action === "export") {
-      const data = await exportPersonalData(email, { store, now });
-      process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
-    } else {
-      const record = await erasePersonalData(email, { store, now, actor, newId: randomUUID });
-      process.stdout.write(`${JSON.stringify(record)}\n`);
+  return withLocalTables(settings, async (env) => {
+    try {
+      const store = createPersonalDataStore({
+        client: env.client,
+        tables: env.tables,
+        outboxEmails: homePaths(settings.home).emails,
+      });
+      const now = () => new Date();
+      if (action === "export") {
+        const data = await exportPersonalData(email, { store, now });
+        process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      } else {
+        const record = await erasePersonalData(email, { store, now, actor, newId: randomUUID });
+        process.stdout.write(`${JSON.stringify(record)}\n`);
+      }
+      return 0;
+    } catch (error) {
+      if (error instanceof PrivacyRequestError) {
+        process.stderr.write(`keywatch privacy: ${error.message}\n`);
+        return 2;
+      }
+      throw error;
     }
-    return 0;
-  } catch (error) {
-    if (error instanceof PrivacyRequestError) {
-      process.stderr.write(`keywatch privacy: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  } finally {
-    await env.close();
-  }
+  });
 }
 
 function parse(args: string[]) {
