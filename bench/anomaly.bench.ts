@@ -13,13 +13,13 @@ import { createAnomalyDetection } from "../lambdas/adapters/anomaly-detection.js
 import { createDocumentClient } from "../lambdas/adapters/dynamodb-client.js";
 import { InMemoryAnomalyState } from "../lambdas/adapters/in-memory-anomaly-state.js";
 import { decodeSubscriptionEvent } from "../lambdas/adapters/log-subscription.js";
+import { localTableNames } from "../lambdas/adapters/table-specs.js";
 import { parseAccessLogLine } from "../lambdas/domain/access-log.js";
 import type { Anomaly } from "../lambdas/domain/anomaly/anomaly.js";
 import { detectAnomalies } from "../lambdas/domain/anomaly/detect-anomalies.js";
 import { DEFAULT_THRESHOLDS } from "../lambdas/domain/anomaly/thresholds.js";
 import { TrafficBatch } from "../lambdas/domain/anomaly/traffic-batch.js";
 import { hmacSha256Hex } from "../lambdas/domain/ip-prefix.js";
-import { localTableNames } from "../lib/table-specs.js";
 import {
   type AccessLogStream,
   generateAccessLogs,

@@ -14,6 +14,7 @@ import { createDocumentClient } from "../lambdas/adapters/dynamodb-client.js";
 import { createGitHubClient } from "../lambdas/adapters/github-client.js";
 import { createGitHubEventsApi } from "../lambdas/adapters/github-events-api.js";
 import { createGitHubScanState } from "../lambdas/adapters/github-scan-state.js";
+import { localTableNames } from "../lambdas/adapters/table-specs.js";
 import type { Finding, RecordFindings } from "../lambdas/domain/finding.js";
 import {
   DEFAULT_POLL_SETTINGS,
@@ -21,7 +22,6 @@ import {
   type PollCounters,
   pollEvents,
 } from "../lambdas/domain/poll-events.js";
-import { localTableNames } from "../lib/table-specs.js";
 
 const EVENTS = 10_000;
 const PLANTED = 60;

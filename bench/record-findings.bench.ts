@@ -13,10 +13,10 @@ import { startDynamoDbLocal } from "../bin/local/dynamodb-local.js";
 import { createDocumentClient } from "../lambdas/adapters/dynamodb-client.js";
 import { createKeyRepository } from "../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../lambdas/adapters/finding-recorder.js";
+import { localTableNames } from "../lambdas/adapters/table-specs.js";
 import type { Finding } from "../lambdas/domain/finding.js";
 import { issueKey } from "../lambdas/domain/issue-key.js";
 import { generateKey, keyHash, redactKey } from "../lambdas/domain/key-format.js";
-import { localTableNames } from "../lib/table-specs.js";
 
 const FINDINGS = Number(process.env.BENCH_FINDINGS ?? 600);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);

@@ -4,7 +4,7 @@ import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { TABLES, type TableKey, type TableSpec } from "./table-specs.js";
+import { TABLES, type TableKey, type TableSpec } from "../lambdas/adapters/table-specs.js";
 
 export type KeywatchTables = Record<TableKey, Table>;
 

@@ -6,7 +6,12 @@ import {
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { TABLES, type TableKey, type TableNames, type TableSpec } from "../../lib/table-specs.js";
+import {
+  TABLES,
+  type TableKey,
+  type TableNames,
+  type TableSpec,
+} from "../../lambdas/adapters/table-specs.js";
 
 /** The CreateTable input for a spec: the same keys, indexes and stream the CDK stack declares. */
 export function createTableInput(spec: TableSpec, tableName: string): CreateTableCommandInput {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../../lambdas/adapters/dynamodb-client.js";
-import { localTableNames, type TableNames } from "../../lib/table-specs.js";
+import { localTableNames, type TableNames } from "../../lambdas/adapters/table-specs.js";
 import { createTables } from "./create-tables.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
 import { homePaths, type LocalSettings } from "./settings.js";

@@ -9,13 +9,13 @@ import { createGitHubCodeSearchApi } from "../../lambdas/adapters/github-code-se
 import { createGitHubEventsApi } from "../../lambdas/adapters/github-events-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
 import { createCodeSearchPacer } from "../../lambdas/adapters/request-pacer.js";
+import type { TableNames } from "../../lambdas/adapters/table-specs.js";
 import { buildSweepQueries, sweepCodeSearch } from "../../lambdas/domain/code-search-sweep.js";
 import type { RecordFindings } from "../../lambdas/domain/finding.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { keyHash } from "../../lambdas/domain/key-format.js";
 import { DEFAULT_POLL_SETTINGS, pollEvents } from "../../lambdas/domain/poll-events.js";
 import { makeNotifierHandler, notifierDeps } from "../../lambdas/handlers/notifier.js";
-import type { TableNames } from "../../lib/table-specs.js";
 import type { RecordedShapeEventStream } from "./github-event-stream.js";
 import { createRecordedShapeEventStream, startGitHubStandIn } from "./github-stand-in.js";
 import { startStreamPump } from "./stream-pump.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { TABLES, type TableKey, type TableNames } from "../../lib/table-specs.js";
 import { assertPrefix, DEFAULT_PREFIX } from "../domain/key-format.js";
+import { TABLES, type TableKey, type TableNames } from "./table-specs.js";
 
 export class ConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -41,7 +41,7 @@ export const KeyPrefixesSchema = z
     return prefixes.length > 0 ? prefixes : [DEFAULT_PREFIX];
   });
 
-/** Table names from the environment variables the stack sets (see lib/table-specs.ts). */
+/** Table names from the environment variables the stack sets (see lambdas/adapters/table-specs.ts). */
 export function tableNamesFromEnv<K extends TableKey>(
   keys: readonly K[],
   env: NodeJS.ProcessEnv = process.env,

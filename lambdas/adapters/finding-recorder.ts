@@ -1,10 +1,10 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { TableNames } from "../../lib/table-specs.js";
 import { type Finding, FindingSchema, type RecordFindings } from "../domain/finding.js";
 import { recordFindings } from "../domain/record-findings.js";
 import { type Clock, systemClock } from "./clock.js";
 import { createIncidentRepository } from "./dynamodb-incident-repository.js";
 import { createKeyRepository } from "./dynamodb-key-repository.js";
+import type { TableNames } from "./table-specs.js";
 
 export interface FindingRecorderDeps {
   client: DynamoDBDocumentClient;

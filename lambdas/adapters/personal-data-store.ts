@@ -9,7 +9,6 @@ import {
   paginateScan,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { TABLES, type TableKey, type TableNames } from "../../lib/table-specs.js";
 import type {
   ErasureRecord,
   Mention,
@@ -18,6 +17,7 @@ import type {
   SentNotification,
   SentReport,
 } from "../domain/privacy.js";
+import { TABLES, type TableKey, type TableNames } from "./table-specs.js";
 
 /** Erasure records are kept this long: long enough to answer regulators, then they expire too. */
 export const ERASURE_RECORD_RETENTION_DAYS = 3 * 365;

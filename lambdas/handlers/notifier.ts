@@ -4,7 +4,6 @@ import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { z } from "zod";
-import type { TableNames } from "../../lib/table-specs.js";
 import {
   type AlertPublisher,
   createSnsAlertPublisher,
@@ -19,6 +18,7 @@ import { createSesClient, createSesEmailSender, type EmailSender } from "../adap
 import { createLogger } from "../adapters/logger.js";
 import { composeMimeMessage } from "../adapters/mime-message.js";
 import { createNotificationLedger } from "../adapters/notification-ledger.js";
+import type { TableNames } from "../adapters/table-specs.js";
 import { FindingSourceSchema, LocationSchema } from "../domain/finding.js";
 import { INCIDENT_STATES } from "../domain/incident.js";
 import { type IncidentChange, planNotifications } from "../domain/notification-plan.js";

@@ -11,7 +11,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { TABLES, type TableKey } from "../table-specs.js";
+import { TABLES, type TableKey } from "../../lambdas/adapters/table-specs.js";
 
 export interface KeywatchFunctionProps {
   /** Handler file under lambdas/handlers/, without extension, e.g. "notifier". */

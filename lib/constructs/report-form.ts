@@ -6,7 +6,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
-import { TABLES } from "../table-specs.js";
+import { TABLES } from "../../lambdas/adapters/table-specs.js";
 import { KeywatchFunction } from "./keywatch-function.js";
 import type { PublicApi } from "./public-api.js";
 

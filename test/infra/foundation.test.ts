@@ -6,7 +6,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { TABLES } from "../../lib/table-specs.js";
+import { TABLES } from "../../lambdas/adapters/table-specs.js";
 import { synthKeywatch } from "../support/synth.js";
 
 describe("cdk-nag", () => {

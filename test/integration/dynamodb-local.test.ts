@@ -5,7 +5,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { TABLES } from "../../lib/table-specs.js";
+import { TABLES } from "../../lambdas/adapters/table-specs.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
 
 let db: TestTables;
@@ -13,7 +13,7 @@ beforeAll(async () => {
   db = await createTestTables();
 });
 
-describe("tables created from lib/table-specs.ts", () => {
+describe("tables created from lambdas/adapters/table-specs.ts", () => {
   it("have the incidents stream enabled with old and new images", async () => {
     const table = await db.client.send(new DescribeTableCommand({ TableName: db.names.incidents }));
     expect(table.Table?.StreamSpecification).toMatchObject({

@@ -8,9 +8,9 @@ import { createTables } from "../../bin/local/create-tables.js";
 import { fixedClock } from "../../lambdas/adapters/clock.js";
 import { createDocumentClient } from "../../lambdas/adapters/dynamodb-client.js";
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
+import { localTableNames } from "../../lambdas/adapters/table-specs.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { keyHash } from "../../lambdas/domain/key-format.js";
-import { localTableNames } from "../../lib/table-specs.js";
 
 const home = mkdtempSync(join(tmpdir(), "keywatch-privacy-cli-"));
 const person = `${randomUUID().slice(0, 8)}@example.com`;

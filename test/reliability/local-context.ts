@@ -6,7 +6,7 @@ import type { RunnerContext } from "../../bin/local/runner.js";
 import { LOCAL_PUBLIC_KEYS_FILE } from "../../bin/local/secret-scanning-route.js";
 import { homePaths, readLocalSettings } from "../../bin/local/settings.js";
 import { systemClock } from "../../lambdas/adapters/clock.js";
-import type { TableKey } from "../../lib/table-specs.js";
+import type { TableKey } from "../../lambdas/adapters/table-specs.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
 import { generateSigningKey, published, type TestSigningKey } from "../support/partner-keys.js";
 

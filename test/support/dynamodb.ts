@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { inject } from "vitest";
 import { createTables } from "../../bin/local/create-tables.js";
 import { createDocumentClient } from "../../lambdas/adapters/dynamodb-client.js";
-import { localTableNames, type TableNames } from "../../lib/table-specs.js";
+import { localTableNames, type TableNames } from "../../lambdas/adapters/table-specs.js";
 
 export interface TestTables {
   client: DynamoDBDocumentClient;
@@ -11,7 +11,7 @@ export interface TestTables {
   endpoint: string;
 }
 
-/** Fresh tables (unique names) on the run's DynamoDB Local, created from lib/table-specs.ts. */
+/** Fresh tables (unique names) on the run's DynamoDB Local, created from lambdas/adapters/table-specs.ts. */
 export async function createTestTables(): Promise<TestTables> {
   const endpoint = inject("dynamoDbEndpoint");
   const client = createDocumentClient({ endpoint });
