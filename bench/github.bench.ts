@@ -9,7 +9,7 @@ import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { createTables } from "../bin/local/create-tables.js";
 import { startDynamoDbLocal } from "../bin/local/dynamodb-local.js";
-import { createRecordedShapeEventStream, startGitHubStandIn } from "../bin/local/github-stand-in.js";
+import { createRecordedShapeEventStream, startGitHubStandIn } from "../standin/github/github-stand-in.js";
 import { createDocumentClient } from "../lambdas/adapters/dynamodb-client.js";
 import { createGitHubClient } from "../lambdas/adapters/github-client.js";
 import { createGitHubEventsApi } from "../lambdas/adapters/github-events-api.js";

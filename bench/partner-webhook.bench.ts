@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { startGitHubStandIn } from "../bin/local/github-stand-in.js";
+import { startGitHubStandIn } from "../standin/github/github-stand-in.js";
 import { startLocalMonitor } from "../bin/local/runner.js";
 import { homePaths, readLocalSettings } from "../bin/local/settings.js";
 import { systemClock } from "../lambdas/adapters/clock.js";

@@ -16,8 +16,8 @@ import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { keyHash } from "../../lambdas/domain/key-format.js";
 import { DEFAULT_POLL_SETTINGS, pollEvents } from "../../lambdas/domain/poll-events.js";
 import { makeNotifierHandler, notifierDeps } from "../../lambdas/handlers/notifier.js";
-import type { RecordedShapeEventStream } from "./github-event-stream.js";
-import { createRecordedShapeEventStream, startGitHubStandIn } from "./github-stand-in.js";
+import type { RecordedShapeEventStream } from "../../standin/github/github-event-stream.js";
+import { createRecordedShapeEventStream, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { startStreamPump } from "./stream-pump.js";
 
 /** What the runner's background services share. */

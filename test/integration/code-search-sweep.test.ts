@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type GitHubStandIn, startGitHubStandIn } from "../../bin/local/github-stand-in.js";
+import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { createGitHubClient } from "../../lambdas/adapters/github-client.js";
 import { createGitHubCodeSearchApi } from "../../lambdas/adapters/github-code-search-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";

@@ -3,7 +3,7 @@ import {
   createRecordedShapeEventStream,
   type GitHubStandIn,
   startGitHubStandIn,
-} from "../../bin/local/github-stand-in.js";
+} from "../../standin/github/github-stand-in.js";
 import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";
 import { createGitHubClient, type GitHubClient } from "../../lambdas/adapters/github-client.js";
 import { createGitHubEventsApi } from "../../lambdas/adapters/github-events-api.js";

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type GitHubStandIn, startGitHubStandIn } from "../../bin/local/github-stand-in.js";
+import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { type LocalMonitor, startLocalMonitor } from "../../bin/local/runner.js";
 import { LOCAL_PUBLIC_KEYS_FILE } from "../../bin/local/secret-scanning-route.js";
 import { readLocalSettings } from "../../bin/local/settings.js";

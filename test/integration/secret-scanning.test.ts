@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GitHubStandIn, startGitHubStandIn } from "../../bin/local/github-stand-in.js";
+import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { fixedClock } from "../../lambdas/adapters/clock.js";
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";

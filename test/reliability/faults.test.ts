@@ -2,7 +2,7 @@ import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRecordedShapeEventStream, startGitHubStandIn } from "../../bin/local/github-stand-in.js";
+import { createRecordedShapeEventStream, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { plantKeys } from "../../bin/local/local-services.js";
 import { startStreamPump } from "../../bin/local/stream-pump.js";
 import { createSnsAlertPublisher } from "../../lambdas/adapters/alert-publisher.js";

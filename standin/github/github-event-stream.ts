@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type { components } from "@octokit/openapi-types";
+import { seededRandom } from "../../bin/local/seeded-random.js";
 import { generateKey, keyHash } from "../../lambdas/domain/key-format.js";
-import { seededRandom } from "./seeded-random.js";
 
 /** An event exactly as `GET /events` serves it (typed against GitHub's OpenAPI description). */
 export type GitHubEventFixture = components["schemas"]["event"];
