@@ -29,6 +29,81 @@ export interface GitHubClientStats {
   rateLimitWaits: number;
 }
 
+/** The REST API version every request asks for (GitHub: "Specify the API version with X-GitHub-Api-Version"). */
+export const GITHUB_API_VERSION = "2022-11-28";
+
+/** Why one item (a push's diff, a blob) can't be read, while other items may well be. */
+export type UnreachableReason =
+  | "blocked"
+  | "legal"
+  | "not_found"
+  | "conflict"
+  | "gone"
+  | "too_large"
+  | "unprocessable";
+
+/**
+ * What a failed GitHub call means for the run (docs/github-scanners.md, "Failure classes"):
+ * - `rate_limited`: a real limit (429; 403 with `x-ratelimit-remaining: 0`, a `retry-after`, or the
+ *   secondary-limit message): stop calling GitHub for this run.
+ * - `unauthorized`: 401, the token is wrong or revoked: stop, say so, alarm.
+ * - `deadline`: the run's time is spent.
+ * - `unreachable`: this item only (403 "Repository access blocked", 451 DMCA, 404, 409, 410, 406
+ *   `too_large`, 422): record why and move on.
+ * - `transient`: 5xx, a timeout (GitHub cuts requests off at 10 s) or a network error: retry later.
+ */
+export type GitHubFailure =
+  | { kind: "rate_limited" }
+  | { kind: "unauthorized" }
+  | { kind: "deadline" }
+  | { kind: "unreachable"; reason: UnreachableReason; status: number }
+  | { kind: "transient"; reason: "server_error" | "timeout" | "network"; status?: number }
+  | { kind: "unknown" };
+
+interface ErrorShape {
+  status?: number;
+  name?: string;
+  message?: string;
+  cause?: { name?: string };
+  response?: { headers?: Record<string, unknown>; data?: unknown };
+}
+
+/** Classifies an error from octokit (or our timed fetch) by status, headers and GitHub's message. */
+export function classifyGitHubError(error: unknown): GitHubFailure {
+  const e = (error ?? {}) as ErrorShape;
+  if (e.name === "AbortError") return { kind: "deadline" };
+  const status = e.status;
+  const headers = e.response?.headers ?? {};
+  const message = `${e.message ?? ""} ${JSON.stringify(e.response?.data ?? "").slice(0, 2000)}`;
+  if (status === 429) return { kind: "rate_limited" };
+  if (status === 401) return { kind: "unauthorized" };
+  if (status === 403) {
+    const limited =
+      String(headers["x-ratelimit-remaining"] ?? "") === "0" ||
+      headers["retry-after"] !== undefined ||
+      /\b(secondary )?rate limit/i.test(message);
+    return limited ? { kind: "rate_limited" } : { kind: "unreachable", reason: "blocked", status };
+  }
+  const unreachable: Record<number, UnreachableReason> = {
+    404: "not_found",
+    406: "too_large",
+    409: "conflict",
+    410: "gone",
+    422: "unprocessable",
+    451: "legal",
+  };
+  if (status !== undefined && unreachable[status]) {
+    return { kind: "unreachable", reason: unreachable[status], status };
+  }
+  if (status !== undefined && status >= 500) {
+    // octokit reports a fetch that threw (timeout, reset) as a 500 whose cause is the fetch error.
+    if (e.cause?.name === "TimeoutError") return { kind: "transient", reason: "timeout" };
+    if (e.cause) return { kind: "transient", reason: "network" };
+    return { kind: "transient", reason: "server_error", status };
+  }
+  return { kind: "unknown" };
+}
+
 export interface GitHubClient {
   readonly octokit: Octokit;
   readonly stats: GitHubClientStats;
@@ -79,7 +154,13 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     stats.requests++;
     const timeout = AbortSignal.timeout(Math.min(timeoutMs, left));
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return fetch(input, { ...init, signal });
+    try {
+      return await fetch(input, { ...init, signal });
+    } catch (error) {
+      // Cut short by the run's deadline rather than by the request's own timeout.
+      if ((error as Error).name === "TimeoutError" && left < timeoutMs) deadlineHit = true;
+      throw error;
+    }
   };
 
   const onLimit = (retryAfterSeconds: number, _options: unknown, _octokit: unknown, retryCount: number) => {
@@ -94,7 +175,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     return false;
   };
 
-  const octokit = new ThrottledOctokit({
+  const octokit: Octokit = new ThrottledOctokit({
     baseUrl: options.baseUrl.replace(/\/+$/, ""),
     ...(options.token ? { auth: options.token } : {}),
     userAgent: options.userAgent ?? "keywatch-scanner",
@@ -111,8 +192,13 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     retry: {
       retries: options.retries ?? 2,
       retryAfterBaseValue: options.retryBaseMs ?? 1000,
-      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
+      doNotRetry: [400, 401, 403, 404, 406, 409, 410, 422, 429, 451],
     },
+  });
+
+  // Every request, retries included, names the REST version it was written against.
+  octokit.hook.before("request", (request) => {
+    request.headers["x-github-api-version"] = GITHUB_API_VERSION;
   });
 
   return {
@@ -127,19 +213,24 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       return rateLimitedUntil;
     },
     stopErrorFor(error: unknown) {
-      const status = (error as { status?: number } | undefined)?.status;
-      const name = (error as Error | undefined)?.name;
-      if (deadlineHit || name === "AbortError") {
+      if (error instanceof GitHubRunStoppedError) return error;
+      const failure = classifyGitHubError(error);
+      if (deadlineHit || failure.kind === "deadline") {
         return new GitHubRunStoppedError("deadline", "stopped at the run's deadline", { cause: error });
       }
-      if (status === 403 || status === 429) {
+      if (failure.kind === "rate_limited") {
         return new GitHubRunStoppedError("rate_limited", "GitHub rate limit outlasts the run", {
           cause: error,
           ...(rateLimitedUntil ? { retryAt: rateLimitedUntil } : {}),
         });
       }
-      if (status !== undefined && status >= 500) {
-        return new GitHubRunStoppedError("unavailable", `GitHub answered ${status} after retries`, {
+      if (failure.kind === "unauthorized") {
+        return new GitHubRunStoppedError("unauthorized", "GitHub answered 401: the token is invalid or revoked", {
+          cause: error,
+        });
+      }
+      if (failure.kind === "transient") {
+        return new GitHubRunStoppedError("unavailable", `GitHub unavailable (${failure.reason}) after retries`, {
           cause: error,
         });
       }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { PushToScan } from "../domain/github-events.js";
-import type { EventsApi, EventsPage } from "../domain/poll-events.js";
-import type { GitHubClient } from "./github-client.js";
+import { type DiffResult, type EventsApi, type EventsPage, GitHubRunStoppedError } from "../domain/poll-events.js";
+import { classifyGitHubError, type GitHubClient } from "./github-client.js";
 
 const ZERO_SHA = /^0{40}$/;
 const EventsArraySchema = z.array(z.unknown()).max(1000);
@@ -20,11 +20,16 @@ function splitRepo(repo: string): { owner: string; repo: string } {
 export function createGitHubEventsApi(client: GitHubClient): EventsApi {
   const { octokit } = client;
 
+  /** The feed itself failing stops the run; an unexpected answer (a 404 on /events) too, cleanly. */
   async function call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      throw client.stopErrorFor(error) ?? error;
+      const stop = client.stopErrorFor(error);
+      if (stop) throw stop;
+      const status = (error as { status?: number }).status;
+      if (status === undefined) throw error;
+      throw new GitHubRunStoppedError("unavailable", `GET /events answered ${status}`, { cause: error });
     }
   }
 
@@ -68,32 +73,42 @@ export function createGitHubEventsApi(client: GitHubClient): EventsApi {
       });
     },
 
-    async pushDiff(push: PushToScan): Promise<string> {
+    async pushDiff(push: PushToScan): Promise<DiffResult> {
       const { owner, repo } = splitRepo(push.repo);
-      return call(async () => {
-        try {
-          // A new branch has no base to compare with: its head commit's own diff, still one call.
-          const response = ZERO_SHA.test(push.before)
-            ? await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}", {
-                owner,
-                repo,
-                ref: push.head,
-                mediaType: { format: "diff" },
-              })
-            : await octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
-                owner,
-                repo,
-                basehead: `${push.before}...${push.head}`,
-                mediaType: { format: "diff" },
-              });
-          return typeof response.data === "string" ? response.data : "";
-        } catch (error) {
-          // Force-pushed away, repository deleted or made private again: nothing left to scan.
-          const status = (error as { status?: number }).status;
-          if (status === 404 || status === 422 || status === 409) return "";
-          throw error;
+      // No in-run retry of a diff: a slow or failing one is retried by a later run (with backoff),
+      // so it can't eat the run's time while other pushes wait.
+      const request = { retries: 0 };
+      try {
+        // A new branch has no base to compare with: its head commit's own diff, still one call.
+        const response = ZERO_SHA.test(push.before)
+          ? await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}", {
+              owner,
+              repo,
+              ref: push.head,
+              mediaType: { format: "diff" },
+              request,
+            })
+          : await octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+              owner,
+              repo,
+              basehead: `${push.before}...${push.head}`,
+              mediaType: { format: "diff" },
+              request,
+            });
+        return { kind: "diff", text: typeof response.data === "string" ? response.data : "" };
+      } catch (error) {
+        const failure = classifyGitHubError(error);
+        // Force-pushed away, repository deleted, blocked, DMCA'd, too large: this push only.
+        if (failure.kind === "unreachable") return { kind: "unreachable", reason: failure.reason };
+        const stop = client.stopErrorFor(error);
+        if (failure.kind === "transient") {
+          // The run's own deadline cut the request: a stop, not this push's fault.
+          if (stop?.reason === "deadline") throw stop;
+          return { kind: "retry", reason: failure.reason };
         }
-      });
+        if (stop) throw stop;
+        return { kind: "retry", reason: "error" };
+      }
     },
   };
 }

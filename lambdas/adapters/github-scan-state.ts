@@ -9,7 +9,7 @@ import {
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { SweepCursor, SweepState } from "../domain/code-search-sweep.js";
-import { compareEventIds, type PushToScan, pushPriority } from "../domain/github-events.js";
+import { byFetchOrder, type PushToScan, pushPriority } from "../domain/github-events.js";
 import type { PollerCursor, PollerState } from "../domain/poll-events.js";
 
 /** How long state items live (TTL `expiresAt`): events are at most 6 h old when GitHub lists them. */
@@ -195,17 +195,20 @@ export function createGitHubScanState(deps: {
           }),
         );
         for (const item of page.Items ?? []) {
-          pushes.push({
+          const push: PushToScan = {
             eventId: String(item.eventId),
             repo: String(item.repo),
             ref: String(item.ref),
             head: String(item.head),
             before: String(item.before),
-          });
+          };
+          if (typeof item.attempts === "number") push.attempts = item.attempts;
+          if (typeof item.retryAt === "string") push.retryAt = item.retryAt;
+          pushes.push(push);
         }
         startKey = page.LastEvaluatedKey;
       } while (startKey && pushes.length < limit);
-      return pushes.sort((a, b) => compareEventIds(a.eventId, b.eventId));
+      return pushes.sort(byFetchOrder);
     },
 
     async addToBacklog(pushes: readonly PushToScan[]): Promise<void> {

@@ -52,6 +52,9 @@ const PayloadSchemas = {
   PullRequestEvent: z.object({
     pull_request: z.object({ title: Text, body: Text, html_url: HtmlUrl.optional() }).passthrough(),
   }),
+  PullRequestReviewEvent: z.object({
+    review: z.object({ body: Text, html_url: HtmlUrl, commit_id: z.string().max(64).nullish() }),
+  }),
   PushEvent: z.object({
     repository_id: z.number().int(),
     push_id: z.number().int(),
@@ -78,6 +81,10 @@ export interface PushToScan {
   ref: string;
   head: string;
   before: string;
+  /** Earlier fetches that failed transiently (5xx, timeout). */
+  attempts?: number;
+  /** ISO time before which a failed push is not fetched again (backoff). */
+  retryAt?: string;
 }
 
 export type EventWork =
@@ -99,8 +106,17 @@ function texts(
     .map(([text, kind]) => ({ text, kind, url, ...extra }));
 }
 
-/** What the poller has to do for one event; a payload that doesn't fit its type is `malformed`. */
+/**
+ * What the poller has to do for one event; a payload that doesn't fit its type is `malformed`, and
+ * an event whose text fields are all empty (a PR event since October 2025) is `nothing`: it is not
+ * claimed, and not counted as scanned.
+ */
 export function workFor(event: GitHubEvent): EventWork {
+  const work = rawWorkFor(event);
+  return work.kind === "text" && work.texts.length === 0 ? { kind: "nothing" } : work;
+}
+
+function rawWorkFor(event: GitHubEvent): EventWork {
   const schema = PayloadSchemas[event.type as keyof typeof PayloadSchemas];
   if (event.type === "PublicEvent") return { kind: "public", repo: event.repo.name };
   if (!schema) return { kind: "nothing" };
@@ -150,6 +166,11 @@ export function workFor(event: GitHubEvent): EventWork {
       if (comment.path) extra.path = comment.path;
       if (comment.commit_id) extra.commit = comment.commit_id;
       return { kind: "text", texts: texts([[comment.body, kind]], comment.html_url, extra) };
+    }
+    case "PullRequestReviewEvent": {
+      const { review } = p as z.infer<typeof PayloadSchemas.PullRequestReviewEvent>;
+      const extra: Partial<ScannableText> = review.commit_id ? { commit: review.commit_id } : {};
+      return { kind: "text", texts: texts([[review.body, "review"]], review.html_url, extra) };
     }
     case "ReleaseEvent": {
       const { release } = p as z.infer<typeof PayloadSchemas.ReleaseEvent>;
@@ -202,6 +223,16 @@ export function compareEventIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** How many event ids lie after `previous` up to and including `newest` (0 when not newer). */
+export function eventIdSpan(previous: string, newest: string): number {
+  try {
+    const span = BigInt(newest) - BigInt(previous);
+    return span > 0n ? Number(span) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * A coverage gap: events were published between the newest event of the previous poll and the
  * oldest one this poll could still see, so some were never seen. No previous poll: no gap.
@@ -223,9 +254,10 @@ const DEFAULT_BRANCHES = new Set([
 ]);
 
 /**
- * Priority of a push diff fetch, lower first. Documented policy (docs/benchmarks.md, README):
+ * Priority of a push diff fetch, lower first. Documented policy (docs/github-scanners.md):
  * 0 pushes to a default-looking branch (what code search and clones will see), 1 other branches,
- * 2 tags; within a tier, the oldest event first so nothing waits forever in the backlog.
+ * 2 tags; within a tier, the newest event first (a fresh leak is the one still worth acting on),
+ * and the bounded backlog drops from the other end, counted.
  */
 export function pushPriority(push: PushToScan): number {
   if (DEFAULT_BRANCHES.has(push.ref)) return 0;
@@ -239,11 +271,14 @@ export interface PushPlan {
   deferred: PushToScan[];
 }
 
-/** Orders pushes by priority and takes as many as the run's API budget allows. */
+/** The fetch order: priority tier, then newest event first. */
+export function byFetchOrder(a: PushToScan, b: PushToScan): number {
+  return pushPriority(a) - pushPriority(b) || compareEventIds(b.eventId, a.eventId);
+}
+
+/** Orders pushes by priority (newest first within a tier) and takes as many as the budget allows. */
 export function planPushFetches(pushes: readonly PushToScan[], budget: number): PushPlan {
-  const ordered = [...pushes].sort(
-    (a, b) => pushPriority(a) - pushPriority(b) || compareEventIds(a.eventId, b.eventId),
-  );
+  const ordered = [...pushes].sort(byFetchOrder);
   const take = Math.max(0, Math.floor(budget));
   return { fetch: ordered.slice(0, take), deferred: ordered.slice(take) };
 }

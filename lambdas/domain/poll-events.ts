@@ -7,6 +7,8 @@ import {
   GitHubEventSchema,
   isCoverageGap,
   type PushToScan,
+  byFetchOrder,
+  eventIdSpan,
   planPushFetches,
   type ScannableText,
   workFor,
@@ -14,7 +16,7 @@ import {
 import { scanBuffer } from "./key-scanner.js";
 
 /** Why a run stopped talking to GitHub before its work was done. */
-export type StopReason = "rate_limited" | "unavailable" | "deadline";
+export type StopReason = "rate_limited" | "unavailable" | "deadline" | "unauthorized";
 
 /** Thrown by GitHub ports when the run must stop cleanly (limits, outage, the run's deadline). */
 export class GitHubRunStoppedError extends Error {
@@ -39,11 +41,21 @@ export interface EventsPage {
   hasNext: boolean;
 }
 
+/**
+ * One push's diff, classified: the text; `unreachable` for this push only (blocked, DMCA, gone,
+ * too large: retrying won't help); `retry` for a transient failure (5xx, timeout) worth a later try.
+ * A failure that concerns the whole run (rate limit, 401, deadline) throws GitHubRunStoppedError.
+ */
+export type DiffResult =
+  | { kind: "diff"; text: string }
+  | { kind: "unreachable"; reason: string }
+  | { kind: "retry"; reason: string };
+
 /** The GitHub calls the poller makes (lambdas/adapters/github-events-api.ts). */
 export interface EventsApi {
   listPublicEvents(input: { page: number; perPage: number; etag?: string }): Promise<EventsPage>;
   /** The push's diff in one API call (compare, or the head commit for a new branch). */
-  pushDiff(push: PushToScan): Promise<string>;
+  pushDiff(push: PushToScan): Promise<DiffResult>;
 }
 
 export interface PollerCursor {
@@ -88,6 +100,14 @@ export interface PollSettings {
   maxDiffBytes: number;
   /** Web base for blob links, e.g. https://github.com. */
   webUrl: string;
+  /** Fetches of one push's diff that may fail transiently (5xx, timeout) before it is given up. */
+  maxDiffAttempts: number;
+  /** Backoff before the first retry of a push; multiplied by 4 per further attempt. */
+  diffRetryBaseMs: number;
+  /** Pushes kept waiting for a diff; beyond it the lowest-ranked are dropped and counted. */
+  maxBacklog: number;
+  /** A run this early before X-Poll-Interval has passed still polls (schedules jitter by seconds). */
+  earlyToleranceMs: number;
 }
 
 export const DEFAULT_POLL_SETTINGS: Omit<PollSettings, "prefixes"> = {
@@ -97,6 +117,10 @@ export const DEFAULT_POLL_SETTINGS: Omit<PollSettings, "prefixes"> = {
   maxDiffFiles: 300,
   maxDiffBytes: 1_000_000,
   webUrl: "https://github.com",
+  maxDiffAttempts: 3,
+  diffRetryBaseMs: 2 * 60_000,
+  maxBacklog: 1000,
+  earlyToleranceMs: 5_000,
 };
 
 export interface PollDeps {
@@ -122,6 +146,24 @@ export interface PollCounters {
   diffsTruncated: number;
   reposQueued: number;
   findings: number;
+  /** Events newer than the previous poll's newest (all fetched events on the first poll). */
+  eventsNew: number;
+  /** Events published since the previous poll, estimated from the event-id span (0 on the first poll). */
+  eventsPublished: number;
+  /** New pushes this run found in the feed (each needs one diff). */
+  pushesSeen: number;
+  /** Pushes that can't be diffed (blocked, DMCA, gone, too large ...): recorded, never retried. */
+  pushesUnreachable: number;
+  /** The same, by reason. */
+  unreachable: Record<string, number>;
+  /** Pushes whose diff failed transiently, kept for a later run with backoff. */
+  pushesRetrying: number;
+  /** Pushes given up after `maxDiffAttempts` transient failures. */
+  pushesGivenUp: number;
+  /** Pushes dropped from the bounded backlog (lowest priority, oldest first). */
+  pushesDropped: number;
+  /** Pushes waiting in the backlog after the run. */
+  backlog: number;
   /** The poll was skipped: GitHub's X-Poll-Interval (or a rate-limit reset) hasn't passed. */
   tooEarly: boolean;
   stopped?: StopReason;
@@ -142,6 +184,15 @@ export function emptyPollCounters(): PollCounters {
     diffsTruncated: 0,
     reposQueued: 0,
     findings: 0,
+    eventsNew: 0,
+    eventsPublished: 0,
+    pushesSeen: 0,
+    pushesUnreachable: 0,
+    unreachable: {},
+    pushesRetrying: 0,
+    pushesGivenUp: 0,
+    pushesDropped: 0,
+    backlog: 0,
     tooEarly: false,
   };
 }
@@ -217,7 +268,10 @@ async function fetchNewEvents(
  * One poll of GitHub's public events: fetch the new pages (conditional on the ETag), claim each
  * event in the seen set so overlapping pages and concurrent invocations scan it once, scan the
  * text events at no API cost, fetch push diffs by priority within the run's API budget (the rest
- * waits in the backlog), queue a sweep for repos made public, and record every key found.
+ * waits in a bounded backlog), queue a sweep for repos made public, and record every key found.
+ * One bad push never blocks the run: each diff failure is classified (DiffResult) and the run moves
+ * on; only a run-wide stop (rate limit, 401, deadline) ends diff fetching, and even then the text
+ * findings are recorded and the claims completed.
  */
 export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
   const { state, settings } = deps;
@@ -225,7 +279,7 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
   const started = deps.now();
   const seenAt = started.toISOString();
   const cursor = await state.loadCursor();
-  if (cursor.nextPollAt && started < new Date(cursor.nextPollAt)) {
+  if (cursor.nextPollAt && started.getTime() + settings.earlyToleranceMs < Date.parse(cursor.nextPollAt)) {
     counters.tooEarly = true;
     return counters;
   }
@@ -243,6 +297,12 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
   const oldest = fetched.events[0];
   const newest = fetched.events.at(-1);
   if (!fetched.notModified && isCoverageGap(cursor.newestId, oldest?.id)) counters.coverageGaps = 1;
+  counters.eventsNew = fetched.events.filter(
+    (event) => cursor.newestId === undefined || compareEventIds(event.id, cursor.newestId) > 0,
+  ).length;
+  if (cursor.newestId !== undefined && newest) {
+    counters.eventsPublished = Math.max(eventIdSpan(cursor.newestId, newest.id), counters.eventsNew);
+  }
 
   const works = fetched.events.map((event) => ({ event, work: workFor(event) }));
   for (const { work } of works) if (work.kind === "malformed") counters.malformed++;
@@ -268,47 +328,67 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
       newPushes.push(work.push);
     }
   }
+  counters.pushesSeen = newPushes.length;
 
   const diffBudget = Math.max(0, settings.maxApiCalls - counters.apiCalls);
-  const backlog = await state.loadBacklog(Math.max(diffBudget, 1) * 4);
+  const backlog = await state.loadBacklog(settings.maxBacklog);
   const backlogIds = new Set(backlog.map((push) => push.eventId));
-  const plan = planPushFetches([...backlog, ...newPushes], diffBudget);
+  const due = backlog.filter((push) => !push.retryAt || Date.parse(push.retryAt) <= started.getTime());
+  const plan = planPushFetches([...due, ...newPushes], diffBudget);
   const done: PushToScan[] = [];
-  const notDone: PushToScan[] = [...plan.deferred];
+  const retryLater: PushToScan[] = [];
   let stop: GitHubRunStoppedError | undefined;
   for (const push of plan.fetch) {
-    if (stop) {
-      notDone.push(push);
-      continue;
-    }
+    if (stop) break;
+    let result: DiffResult;
     try {
       counters.apiCalls++;
-      const diff = await deps.api.pushDiff(push);
-      const capped = capDiff(diff, { maxFiles: settings.maxDiffFiles, maxBytes: settings.maxDiffBytes });
-      if (capped.truncated) counters.diffsTruncated++;
-      counters.bytesScanned += Buffer.byteLength(capped.text, "utf8");
-      for (const f of scanBuffer(capped.text, { prefixes: settings.prefixes, mode: "diff" })) {
-        const location: Location = { repo: push.repo, commit: push.head, kind: "push" };
-        if (f.path) {
-          location.path = f.path;
-          location.line = f.line;
-          location.url = blobUrl(settings.webUrl, push.repo, push.head, f.path, f.line);
-        } else {
-          location.url = `${settings.webUrl}/${push.repo}/commit/${push.head}`;
-        }
-        findings.push(finding(f.keyHash, f.redacted, location, seenAt));
-      }
-      counters.pushesScanned++;
-      counters.eventsScanned++;
-      done.push(push);
+      result = await deps.api.pushDiff(push);
     } catch (error) {
-      if (!(error instanceof GitHubRunStoppedError)) throw error;
-      stop = error;
-      counters.stopped = error.reason;
-      notDone.push(push);
+      if (error instanceof GitHubRunStoppedError) {
+        stop = error;
+        counters.stopped = error.reason;
+        break;
+      }
+      // Anything else about one push (a bug, a body we can't read) is that push's problem only.
+      result = { kind: "retry", reason: "error" };
     }
+    if (result.kind === "unreachable") {
+      counters.pushesUnreachable++;
+      counters.unreachable[result.reason] = (counters.unreachable[result.reason] ?? 0) + 1;
+      done.push(push);
+      continue;
+    }
+    if (result.kind === "retry") {
+      const attempts = (push.attempts ?? 0) + 1;
+      if (attempts >= settings.maxDiffAttempts) {
+        counters.pushesGivenUp++;
+        done.push(push);
+      } else {
+        counters.pushesRetrying++;
+        const backoff = settings.diffRetryBaseMs * 4 ** (attempts - 1);
+        retryLater.push({ ...push, attempts, retryAt: new Date(started.getTime() + backoff).toISOString() });
+      }
+      continue;
+    }
+    const capped = capDiff(result.text, { maxFiles: settings.maxDiffFiles, maxBytes: settings.maxDiffBytes });
+    if (capped.truncated) counters.diffsTruncated++;
+    counters.bytesScanned += Buffer.byteLength(capped.text, "utf8");
+    for (const f of scanBuffer(capped.text, { prefixes: settings.prefixes, mode: "diff" })) {
+      const location: Location = { repo: push.repo, commit: push.head, kind: "push" };
+      if (f.path) {
+        location.path = f.path;
+        location.line = f.line;
+        location.url = blobUrl(settings.webUrl, push.repo, push.head, f.path, f.line);
+      } else {
+        location.url = `${settings.webUrl}/${push.repo}/commit/${push.head}`;
+      }
+      findings.push(finding(f.keyHash, f.redacted, location, seenAt));
+    }
+    counters.pushesScanned++;
+    counters.eventsScanned++;
+    done.push(push);
   }
-  counters.skippedByBudget = notDone.length;
 
   try {
     if (findings.length > 0) await deps.recordFindings(findings);
@@ -320,8 +400,7 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
   counters.findings = findings.length;
   // Deferred pushes stay claimed: the backlog, not the seen set, carries them to a later run.
   await state.completeEvents(mine.map(({ event }) => event.id));
-  await state.addToBacklog(notDone.filter((push) => !backlogIds.has(push.eventId)));
-  await state.removeFromBacklog(done.filter((push) => backlogIds.has(push.eventId)));
+  await saveBacklog(deps, counters, { backlog, backlogIds, newPushes, done, retryLater });
 
   const next: PollerCursor = {
     ...cursor,
@@ -338,6 +417,44 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
   else delete next.nextPollAt;
   await state.saveCursor(next);
   return counters;
+}
+
+/**
+ * The backlog after a run: what was waiting, minus what is done, plus the new pushes not fetched
+ * and the failed ones with their backoff; ranked like fetches and cut at `maxBacklog`, the dropped
+ * ones counted (a firehose outruns any budget: what isn't diffed must show, not starve silently).
+ */
+async function saveBacklog(
+  deps: PollDeps,
+  counters: PollCounters,
+  run: {
+    backlog: PushToScan[];
+    backlogIds: Set<string>;
+    newPushes: PushToScan[];
+    done: PushToScan[];
+    retryLater: PushToScan[];
+  },
+): Promise<void> {
+  const doneIds = new Set(run.done.map((push) => push.eventId));
+  const retried = new Map(run.retryLater.map((push) => [push.eventId, push]));
+  const waiting = new Map<string, PushToScan>();
+  for (const push of [...run.backlog, ...run.newPushes]) {
+    if (doneIds.has(push.eventId)) continue;
+    waiting.set(push.eventId, retried.get(push.eventId) ?? push);
+  }
+  const ranked = [...waiting.values()].sort(byFetchOrder);
+  const kept = ranked.slice(0, deps.settings.maxBacklog);
+  const dropped = ranked.slice(deps.settings.maxBacklog);
+  counters.pushesDropped = dropped.length;
+  counters.skippedByBudget = kept.filter((push) => !run.backlogIds.has(push.eventId)).length;
+  counters.backlog = kept.length;
+  const keptIds = new Set(kept.map((push) => push.eventId));
+  await deps.state.addToBacklog(
+    kept.filter((push) => !run.backlogIds.has(push.eventId) || retried.has(push.eventId)),
+  );
+  await deps.state.removeFromBacklog(
+    run.backlog.filter((push) => doneIds.has(push.eventId) || !keptIds.has(push.eventId)),
+  );
 }
 
 async function saveAfterStop(

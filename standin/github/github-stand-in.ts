@@ -24,7 +24,20 @@ export type FaultKind =
   | "too_many_requests"
   | "primary_limit"
   | "server_error"
-  | "malformed_json";
+  | "malformed_json"
+  /** 403 "Repository access blocked" (a ToS block): not a rate limit, no rate-limit headers say so. */
+  | "blocked"
+  /** 451 "Repository access blocked" with `block.reason: dmca` (github/rest-api-description#3314). */
+  | "legal"
+  /** 406 with `errors[].code: too_large`: the diff is over GitHub's limits. */
+  | "too_large"
+  /** Answers after `delayMs` (default 10 s) with GitHub's 10-second timeout 502. */
+  | "slow"
+  | "not_found"
+  /** 401 "Bad credentials". */
+  | "unauthorized"
+  /** 422 from code search: "Validation failed, or the endpoint has been spammed." */
+  | "spammed";
 
 export interface Fault {
   /** Path prefix (`/events`, `/search/code`, `/repos/`) or a pattern matched against the path. */
@@ -36,6 +49,8 @@ export interface Fault {
   retryAfter?: number;
   /** 5xx status (default 502). */
   status?: number;
+  /** `slow`: how long before answering (default 10,000 ms, GitHub's cut-off). */
+  delayMs?: number;
 }
 
 export interface PublicKeyEntry {
@@ -49,6 +64,8 @@ export interface StandInRequest {
   path: string;
   query: string;
   accept: string;
+  /** The `X-GitHub-Api-Version` header the client sent, "" when none. */
+  apiVersion: string;
   status: number;
   at: number;
 }
@@ -208,10 +225,70 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     return fault;
   }
 
-  function serveFault(res: ServerResponse, fault: Fault, resource: "core" | "search") {
+  async function serveFault(res: ServerResponse, fault: Fault, resource: "core" | "search") {
     const headers = rateHeaders(resource, false);
     const retryAfter = String(fault.retryAfter ?? 1);
+    const blocked = (reason: string) => ({
+      message: "Repository access blocked",
+      block: {
+        reason,
+        created_at: "2025-11-03T09:12:44Z",
+        html_url:
+          reason === "dmca"
+            ? "https://github.com/github/dmca/blob/master/2025/11/2025-11-01-example.md"
+            : null,
+      },
+    });
     switch (fault.kind) {
+      case "blocked":
+        return json(res, 403, blocked("tos"), rateHeaders(resource, true));
+      case "legal":
+        return json(res, 451, blocked("dmca"), rateHeaders(resource, true));
+      case "too_large":
+        return json(
+          res,
+          406,
+          {
+            message:
+              "Sorry, the diff exceeded the maximum number of files (300). Consider using 'List pull requests files' API or locally cloning the repository instead.",
+            errors: [{ resource: "PullRequest", field: "diff", code: "too_large" }],
+            documentation_url: "https://docs.github.com/rest/commits/commits#compare-two-commits",
+            status: "406",
+          },
+          rateHeaders(resource, true),
+        );
+      case "slow":
+        await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 10_000));
+        if (res.destroyed) return;
+        return json(
+          res,
+          502,
+          {
+            message:
+              "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your request and contact us if the problem persists.",
+          },
+          rateHeaders(resource, true),
+        );
+      case "not_found":
+        return json(res, 404, { message: "Not Found", status: "404" }, rateHeaders(resource, true));
+      case "unauthorized":
+        return json(res, 401, {
+          message: "Bad credentials",
+          documentation_url: "https://docs.github.com/rest",
+          status: "401",
+        });
+      case "spammed":
+        // GitHub documents only "Validation failed, or the endpoint has been spammed" (validation-error-simple).
+        return json(
+          res,
+          422,
+          {
+            message: "Validation Failed",
+            documentation_url: "https://docs.github.com/rest/search/search#search-code",
+            status: "422",
+          },
+          rateHeaders(resource, true),
+        );
       case "secondary_limit":
         return json(
           res,
@@ -508,13 +585,15 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://stand-in");
-    res.on("finish", () =>
+    // "close" also fires for a request the client gave up on (a timeout), logged as 499.
+    res.on("close", () =>
       requests.push({
         method: req.method ?? "GET",
         path: url.pathname,
         query: url.search,
         accept: req.headers.accept ?? "",
-        status: res.statusCode,
+        apiVersion: String(req.headers["x-github-api-version"] ?? ""),
+        status: res.writableFinished ? res.statusCode : 499,
         at: Date.now(),
       }),
     );

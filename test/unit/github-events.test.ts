@@ -18,6 +18,25 @@ function push(eventId: string, ref: string): PushToScan {
 }
 
 describe("scannable text per event type", () => {
+  it("takes a review's body from a PullRequestReviewEvent", () => {
+    const url = "https://github.com/acme/app/pull/7#pullrequestreview-80";
+    const work = workFor(
+      event("PullRequestReviewEvent", { action: "created", review: { body: "LGTM", html_url: url } }),
+    );
+    expect(work).toEqual({ kind: "text", texts: [{ text: "LGTM", kind: "review", url }] });
+  });
+
+  it("has nothing to do for a PullRequestEvent without title or body (the post-October-2025 payload)", () => {
+    const work = workFor(event("PullRequestEvent", { action: "opened", number: 7, pull_request: { id: 1 } }));
+    expect(work).toEqual({ kind: "nothing" });
+  });
+
+  it("has nothing to do for a review with an empty body", () => {
+    const url = "https://github.com/acme/app/pull/7#pullrequestreview-81";
+    const work = workFor(event("PullRequestReviewEvent", { review: { body: null, html_url: url } }));
+    expect(work).toEqual({ kind: "nothing" });
+  });
+
   it("takes a comment's body and URL from an IssueCommentEvent", () => {
     const work = workFor(
       event("IssueCommentEvent", {
@@ -113,9 +132,9 @@ describe("push budget priority", () => {
     expect(plan.deferred.map((p) => p.eventId)).toEqual(["3"]);
   });
 
-  it("takes the oldest push first within a tier", () => {
-    const plan = planPushFetches([push("9", "refs/heads/main"), push("4", "refs/heads/master")], 1);
-    expect(plan.fetch.map((p) => p.eventId)).toEqual(["4"]);
+  it("takes the newest push first within a tier", () => {
+    const plan = planPushFetches([push("4", "refs/heads/master"), push("9", "refs/heads/main")], 1);
+    expect(plan.fetch.map((p) => p.eventId)).toEqual(["9"]);
   });
 });
 
