@@ -9,7 +9,6 @@ import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { createTables } from "../bin/local/create-tables.js";
 import { startDynamoDbLocal } from "../bin/local/dynamodb-local.js";
-import { createRecordedShapeEventStream, startGitHubStandIn } from "../standin/github/github-stand-in.js";
 import { createDocumentClient } from "../lambdas/adapters/dynamodb-client.js";
 import { createGitHubClient } from "../lambdas/adapters/github-client.js";
 import { createGitHubEventsApi } from "../lambdas/adapters/github-events-api.js";
@@ -22,6 +21,7 @@ import {
   type PollCounters,
   pollEvents,
 } from "../lambdas/domain/poll-events.js";
+import { createRecordedShapeEventStream, startGitHubStandIn } from "../standin/github/github-stand-in.js";
 
 const EVENTS = 10_000;
 const PLANTED = 60;

@@ -13,7 +13,6 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { startGitHubStandIn } from "../standin/github/github-stand-in.js";
 import { startLocalMonitor } from "../bin/local/runner.js";
 import { homePaths, readLocalSettings } from "../bin/local/settings.js";
 import { systemClock } from "../lambdas/adapters/clock.js";
@@ -25,6 +24,7 @@ import { issueKey } from "../lambdas/domain/issue-key.js";
 import { generateKey, keyHash } from "../lambdas/domain/key-format.js";
 import { partnerPublicKey } from "../lambdas/domain/partner-signature.js";
 import { makeSecretScanningHandler } from "../lambdas/handlers/secret-scanning.js";
+import { startGitHubStandIn } from "../standin/github/github-stand-in.js";
 import { generateSigningKey, published, type TestSigningKey } from "../test/support/partner-keys.js";
 
 const CPU_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);

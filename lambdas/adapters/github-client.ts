@@ -225,14 +225,22 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
         });
       }
       if (failure.kind === "unauthorized") {
-        return new GitHubRunStoppedError("unauthorized", "GitHub answered 401: the token is invalid or revoked", {
-          cause: error,
-        });
+        return new GitHubRunStoppedError(
+          "unauthorized",
+          "GitHub answered 401: the token is invalid or revoked",
+          {
+            cause: error,
+          },
+        );
       }
       if (failure.kind === "transient") {
-        return new GitHubRunStoppedError("unavailable", `GitHub unavailable (${failure.reason}) after retries`, {
-          cause: error,
-        });
+        return new GitHubRunStoppedError(
+          "unavailable",
+          `GitHub unavailable (${failure.reason}) after retries`,
+          {
+            cause: error,
+          },
+        );
       }
       return undefined;
     },

@@ -1,6 +1,11 @@
 import { z } from "zod";
 import type { PushToScan } from "../domain/github-events.js";
-import { type DiffResult, type EventsApi, type EventsPage, GitHubRunStoppedError } from "../domain/poll-events.js";
+import {
+  type DiffResult,
+  type EventsApi,
+  type EventsPage,
+  GitHubRunStoppedError,
+} from "../domain/poll-events.js";
 import { classifyGitHubError, type GitHubClient } from "./github-client.js";
 
 const ZERO_SHA = /^0{40}$/;

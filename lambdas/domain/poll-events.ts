@@ -1,14 +1,14 @@
 import { type Finding, FindingSchema, type Location, type RecordFindings } from "./finding.js";
 import {
   blobUrl,
+  byFetchOrder,
   capDiff,
   compareEventIds,
+  eventIdSpan,
   type GitHubEvent,
   GitHubEventSchema,
   isCoverageGap,
   type PushToScan,
-  byFetchOrder,
-  eventIdSpan,
   planPushFetches,
   type ScannableText,
   workFor,

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { createGitHubClient } from "../../lambdas/adapters/github-client.js";
 import { createGitHubCodeSearchApi } from "../../lambdas/adapters/github-code-search-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
 import { createCodeSearchPacer, type RequestPacer } from "../../lambdas/adapters/request-pacer.js";
 import { type SweepDeps, sweepCodeSearch } from "../../lambdas/domain/code-search-sweep.js";
 import { generateKey, keyHash } from "../../lambdas/domain/key-format.js";
+import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
 import { collectingRecorder, manualClock } from "../support/github-scanning.js";
 

@@ -1,15 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  createRecordedShapeEventStream,
-  type GitHubStandIn,
-  startGitHubStandIn,
-} from "../../standin/github/github-stand-in.js";
 import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";
 import { createGitHubClient, type GitHubClient } from "../../lambdas/adapters/github-client.js";
 import { createGitHubEventsApi } from "../../lambdas/adapters/github-events-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
 import type { FindingOutcome } from "../../lambdas/domain/finding.js";
 import { DEFAULT_POLL_SETTINGS, type PollDeps, pollEvents } from "../../lambdas/domain/poll-events.js";
+import {
+  createRecordedShapeEventStream,
+  type GitHubStandIn,
+  startGitHubStandIn,
+} from "../../standin/github/github-stand-in.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
 import { collectingRecorder, manualClock } from "../support/github-scanning.js";
 

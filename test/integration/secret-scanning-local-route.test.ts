@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { type LocalMonitor, startLocalMonitor } from "../../bin/local/runner.js";
 import { LOCAL_PUBLIC_KEYS_FILE } from "../../bin/local/secret-scanning-route.js";
 import { readLocalSettings } from "../../bin/local/settings.js";
 import { systemClock } from "../../lambdas/adapters/clock.js";
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
+import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { generateSigningKey, published, type TestSigningKey } from "../support/partner-keys.js";
 
 async function deliver(monitor: LocalMonitor, signer: TestSigningKey, token: string) {

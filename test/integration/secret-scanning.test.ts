@@ -2,7 +2,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { fixedClock } from "../../lambdas/adapters/clock.js";
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";
@@ -12,6 +11,7 @@ import { incidentIdFor } from "../../lambdas/domain/incident.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { generateKey, keyHash } from "../../lambdas/domain/key-format.js";
 import { makeSecretScanningHandler } from "../../lambdas/handlers/secret-scanning.js";
+import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
 import { generateSigningKey, published, type TestSigningKey } from "../support/partner-keys.js";
 

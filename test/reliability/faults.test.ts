@@ -2,7 +2,6 @@ import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRecordedShapeEventStream, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { plantKeys } from "../../bin/local/local-services.js";
 import { startStreamPump } from "../../bin/local/stream-pump.js";
 import { createSnsAlertPublisher } from "../../lambdas/adapters/alert-publisher.js";
@@ -20,6 +19,7 @@ import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { keyHash, redactKey } from "../../lambdas/domain/key-format.js";
 import { DEFAULT_POLL_SETTINGS, pollEvents } from "../../lambdas/domain/poll-events.js";
 import { makeNotifierHandler, notifierDeps } from "../../lambdas/handlers/notifier.js";
+import { createRecordedShapeEventStream, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
 
 const stops: (() => Promise<void>)[] = [];
