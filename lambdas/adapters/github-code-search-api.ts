@@ -1,7 +1,12 @@
 import { z } from "zod";
-import type { CodeSearchApi, CodeSearchItem, CodeSearchPage } from "../domain/code-search-sweep.js";
+import {
+  type CodeSearchApi,
+  type CodeSearchItem,
+  type CodeSearchPage,
+  SEARCH_RESULT_CAP,
+} from "../domain/code-search-sweep.js";
 import { GitHubRunStoppedError } from "../domain/poll-events.js";
-import type { GitHubClient } from "./github-client.js";
+import { classifyGitHubError, type GitHubClient } from "./github-client.js";
 import type { RequestPacer } from "./request-pacer.js";
 
 const SearchResponseSchema = z.object({
@@ -74,29 +79,42 @@ export function createGitHubCodeSearchApi({ client, pacer, deadline }: CodeSearc
           items,
         };
       } catch (error) {
-        // 422: asked past the 1000-result cap (or an unsearchable query): nothing more to read.
-        if ((error as { status?: number }).status === 422) {
+        const status = (error as { status?: number }).status;
+        // 422 past the 1,000-result cap means "nothing more to read"; any other 422 is GitHub's
+        // "validation failed, or the endpoint has been spammed": back off, keep the cursor.
+        if (status === 422 && page * perPage > SEARCH_RESULT_CAP) {
           return { totalCount: 0, incompleteResults: false, items: [] };
+        }
+        if (status === 422) {
+          throw new GitHubRunStoppedError("rate_limited", "code search answered 422 (spammed): backing off", {
+            cause: error,
+          });
         }
         throw client.stopErrorFor(error) ?? error;
       }
     },
 
-    async blob(repo: string, sha: string): Promise<string> {
+    async blob(repo: string, sha: string): Promise<string | undefined> {
       const [owner = "", name = ""] = repo.split("/");
       try {
         const response = await octokit.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", {
           owner,
           repo: name,
           file_sha: sha,
+          // A failing blob is retried by the next sweep (its location stays unseen), not in this run.
+          request: { retries: 0 },
         });
         const blob = BlobSchema.parse(response.data);
         return blob.encoding === "base64"
           ? Buffer.from(blob.content, "base64").toString("utf8")
           : blob.content;
       } catch (error) {
-        if ((error as { status?: number }).status === 404) return "";
-        throw client.stopErrorFor(error) ?? error;
+        const failure = classifyGitHubError(error);
+        // Gone, blocked, DMCA'd, too large: this file will never be readable; its fragments stand.
+        if (failure.kind === "unreachable") return "";
+        const stop = client.stopErrorFor(error);
+        if (stop && stop.reason !== "unavailable") throw stop;
+        return undefined;
       }
     },
   };

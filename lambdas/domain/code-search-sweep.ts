@@ -24,8 +24,11 @@ export interface CodeSearchPage {
 export interface CodeSearchApi {
   /** One page; the adapter waits for the 9/min search limiter (or stops the run at its deadline). */
   search(input: { query: string; page: number; perPage: number }): Promise<CodeSearchPage>;
-  /** The file's whole content, for when the fragments cut a candidate off. */
-  blob(repo: string, sha: string): Promise<string>;
+  /**
+   * The file's whole content, for when the fragments cut a candidate off; "" when it can never be
+   * read (gone, blocked), undefined when it can't be read now (5xx, timeout): retried next sweep.
+   */
+  blob(repo: string, sha: string): Promise<string | undefined>;
 }
 
 export interface SweepCursor {
@@ -127,6 +130,8 @@ export interface SweepCounters {
   reposSwept: number;
   bytesScanned: number;
   findings: number;
+  /** Blobs that failed transiently: their locations stay unseen so the next sweep reads them. */
+  blobFailures: number;
   stopped?: StopReason | "budget";
 }
 
@@ -143,6 +148,7 @@ export function emptySweepCounters(): SweepCounters {
     reposSwept: 0,
     bytesScanned: 0,
     findings: 0,
+    blobFailures: 0,
   };
 }
 
@@ -191,8 +197,9 @@ export async function sweepCodeSearch(deps: SweepDeps): Promise<SweepCounters> {
     const findings: Finding[] = [];
     const reported: string[] = [];
     for (const item of fresh.filter((i) => unseen.has(locationKey(i)))) {
-      findings.push(...(await scanItem(item)));
-      reported.push(locationKey(item));
+      const scanned = await scanItem(item);
+      findings.push(...scanned.findings);
+      if (scanned.complete) reported.push(locationKey(item));
     }
     counters.newLocations += reported.length;
     if (findings.length > 0) await deps.recordFindings(findings);
@@ -201,7 +208,8 @@ export async function sweepCodeSearch(deps: SweepDeps): Promise<SweepCounters> {
     await state.markLocationsSeen(reported);
   }
 
-  async function scanItem(item: CodeSearchItem): Promise<Finding[]> {
+  /** The item's findings; `complete` false when its blob couldn't be read now (not marked seen). */
+  async function scanItem(item: CodeSearchItem): Promise<{ findings: Finding[]; complete: boolean }> {
     const base: Location = { repo: item.repo, path: item.path, kind: "code_search", url: item.htmlUrl };
     const commit = commitOf(item.htmlUrl);
     if (commit) base.commit = commit;
@@ -214,9 +222,15 @@ export async function sweepCodeSearch(deps: SweepDeps): Promise<SweepCounters> {
       }
       if (fragmentCutsCandidate(fragment, settings.prefixes)) needBlob = true;
     }
-    if (!needBlob || counters.blobFetches >= settings.maxBlobFetches) return [...fromFragments.values()];
+    if (!needBlob || counters.blobFetches >= settings.maxBlobFetches) {
+      return { findings: [...fromFragments.values()], complete: true };
+    }
     counters.blobFetches++;
     const content = await api.blob(item.repo, item.sha);
+    if (content === undefined) {
+      counters.blobFailures++;
+      return { findings: [...fromFragments.values()], complete: false };
+    }
     counters.bytesScanned += Buffer.byteLength(content, "utf8");
     const found = new Map<string, Finding>(fromFragments);
     for (const f of scanBuffer(content, { prefixes: settings.prefixes, mode: "text" })) {
@@ -224,7 +238,7 @@ export async function sweepCodeSearch(deps: SweepDeps): Promise<SweepCounters> {
       const url = item.htmlUrl.includes("#") ? item.htmlUrl : `${item.htmlUrl}#L${f.line}`;
       found.set(f.keyHash, toFinding(f.keyHash, f.redacted, { ...base, line: f.line, url }));
     }
-    return [...found.values()];
+    return { findings: [...found.values()], complete: true };
   }
 
   function toFinding(keyHash: string, redacted: string, location: Location): Finding {

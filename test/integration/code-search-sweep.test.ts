@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createGitHubClient } from "../../lambdas/adapters/github-client.js";
+import { createGitHubClient, GITHUB_API_VERSION } from "../../lambdas/adapters/github-client.js";
 import { createGitHubCodeSearchApi } from "../../lambdas/adapters/github-code-search-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
 import { createCodeSearchPacer, type RequestPacer } from "../../lambdas/adapters/request-pacer.js";
@@ -155,5 +155,75 @@ describe("code-search sweep", () => {
     );
     expect(recorder.findings.map((f) => f.keyHash)).toEqual([keyHash(key)]);
     expect(await deps.state.queuedRepos(10)).toEqual([]);
+  });
+});
+
+describe("code-search failures", () => {
+  it("backs off on a 422 'spammed': the query cursor doesn't advance and the queued repo stays queued", async () => {
+    const state = createGitHubScanState({ client: tables.client, tableName: tables.names.state });
+    await state.queueRepoSweep("octocat/was-private");
+    standIn.injectFault({ path: "/search/code", kind: "spammed" });
+    const { deps } = setup({ queries: ['"smk_" in:file', '"smk_" in:file extension:env'] });
+
+    const counters = await sweepCodeSearch(deps);
+
+    expect({
+      stopped: counters.stopped,
+      queued: await state.queuedRepos(10),
+      cursor: await state.loadSweepCursor(),
+    }).toEqual({ stopped: "rate_limited", queued: ["octocat/was-private"], cursor: { queryIndex: 0 } });
+  });
+
+  it("keeps a location whose blob failed transiently unseen, and reads it on the next sweep", async () => {
+    const key = generateKey();
+    const content = `line one\n// smk_ keys look like this: ${"y".repeat(70)} ${key}\n`;
+    standIn.addCodeFiles([{ repo: "acme/web", path: "src/config.js", content, commit: COMMIT }]);
+    standIn.injectFault({ path: "/repos/acme/web/git/blobs/", kind: "server_error", status: 503 });
+    const { deps, recorder } = setup();
+
+    const first = await sweepCodeSearch(deps);
+    const second = await sweepCodeSearch(deps);
+
+    expect({
+      firstFailures: first.blobFailures,
+      firstStopped: first.stopped,
+      secondNew: second.newLocations,
+      found: recorder.findings.map((f) => f.keyHash),
+    }).toEqual({ firstFailures: 1, firstStopped: undefined, secondNew: 1, found: [keyHash(key)] });
+  });
+
+  it("skips a blocked blob (403 without rate-limit signs) and carries on", async () => {
+    const key = generateKey();
+    const cut = `line one\n// smk_ keys look like this: ${"y".repeat(70)} ${generateKey()}\n`;
+    standIn.addCodeFiles([
+      { repo: "blocked/repo", path: "a.js", content: cut, commit: COMMIT },
+      { repo: "acme/app", path: ".env", content: `SMELTER_API_KEY=${key}\n`, commit: COMMIT },
+    ]);
+    standIn.injectFault({ path: "/repos/blocked/repo/git/blobs/", kind: "blocked" });
+    const { deps, recorder } = setup();
+
+    const counters = await sweepCodeSearch(deps);
+
+    expect([counters.stopped, recorder.findings.map((f) => f.keyHash)]).toEqual([undefined, [keyHash(key)]]);
+  });
+
+  it("ends the sweep cleanly on a 401", async () => {
+    standIn.injectFault({ path: "/search/code", kind: "unauthorized" });
+    const { deps } = setup();
+
+    const counters = await sweepCodeSearch(deps);
+
+    expect(counters.stopped).toBe("unauthorized");
+  });
+
+  it("sends X-GitHub-Api-Version on every request", async () => {
+    const content = `line one\n// smk_ keys look like this: ${"y".repeat(70)} ${generateKey()}\n`;
+    standIn.addCodeFiles([{ repo: "acme/web", path: "src/config.js", content, commit: COMMIT }]);
+    const { deps } = setup();
+
+    await sweepCodeSearch(deps);
+
+    expect(standIn.requests.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(standIn.requests.map((r) => r.apiVersion))).toEqual(new Set([GITHUB_API_VERSION]));
   });
 });
