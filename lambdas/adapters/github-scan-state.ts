@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -68,6 +68,19 @@ function locationPk(key: string): string {
   return `SWEEP#seen#${createHash("sha256").update(key).digest("hex")}`;
 }
 
+/** A scheduled scanner's hold on "the one run going now" (state table `LEASE#<scanner>`). */
+export interface RunLease {
+  scanner: string;
+  holder: string;
+}
+
+/** One run at a time without reserved concurrency (which fails in accounts with a low concurrency quota). */
+export interface RunLeases {
+  /** The lease until `untilMs` (the run's deadline), or undefined while another run holds an unexpired one. */
+  acquireRunLease(scanner: string, untilMs: number): Promise<RunLease | undefined>;
+  releaseRunLease(lease: RunLease): Promise<void>;
+}
+
 /**
  * The GitHub scanners' state in the state table: the poller's cursor (ETag, newest id, next poll
  * time, coverage gaps; optimistic version), the seen-event set, the push backlog, the queue of
@@ -77,7 +90,7 @@ export function createGitHubScanState(deps: {
   client: DynamoDBDocumentClient;
   tableName: string;
   now?: () => Date;
-}): PollerState & SweepState {
+}): PollerState & SweepState & RunLeases {
   const { client, tableName } = deps;
   const now = deps.now ?? (() => new Date());
   const expiresIn = (seconds: number) => Math.floor(now().getTime() / 1000) + seconds;
@@ -97,6 +110,47 @@ export function createGitHubScanState(deps: {
   }
 
   return {
+    async acquireRunLease(scanner: string, untilMs: number): Promise<RunLease | undefined> {
+      const holder = randomUUID();
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              pk: `LEASE#${scanner}`,
+              sk: "run",
+              holder,
+              until: untilMs,
+              expiresAt: Math.ceil(untilMs / 1000) + 3600,
+            },
+            // A lease past its run's deadline belongs to a run that died: take it over.
+            ConditionExpression: "attribute_not_exists(pk) OR #until < :now",
+            ExpressionAttributeNames: { "#until": "until" },
+            ExpressionAttributeValues: { ":now": now().getTime() },
+          }),
+        );
+        return { scanner, holder };
+      } catch (error) {
+        if (isConditionFailure(error)) return undefined;
+        throw error;
+      }
+    },
+
+    async releaseRunLease(lease: RunLease): Promise<void> {
+      try {
+        await client.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { pk: `LEASE#${lease.scanner}`, sk: "run" },
+            ConditionExpression: "holder = :holder",
+            ExpressionAttributeValues: { ":holder": lease.holder },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    },
+
     async loadCursor(): Promise<PollerCursor> {
       const { Item } = await client.send(
         new GetCommand({ TableName: tableName, Key: CURSOR, ConsistentRead: true }),

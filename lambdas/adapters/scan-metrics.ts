@@ -20,6 +20,27 @@ export function addPollMetrics(metrics: Metrics, counters: PollCounters & { http
   count("PushesScanned", counters.pushesScanned);
   count("Findings", counters.findings);
   count("RunsStopped", counters.stopped ? 1 : 0);
+  // Coverage: the alarms divide sums of these (pushes diffed / pushes seen, new / published events).
+  count("EventsNew", counters.eventsNew);
+  count("EventsPublished", counters.eventsPublished);
+  count("PushesSeen", counters.pushesSeen);
+  count("PushesDiffed", counters.pushesScanned);
+  count("PushesUnreachable", counters.pushesUnreachable);
+  count("PushesRetrying", counters.pushesRetrying);
+  count("PushesGivenUp", counters.pushesGivenUp);
+  count("PushesDropped", counters.pushesDropped);
+  count("Backlog", counters.backlog);
+  addRunMetrics(metrics, counters);
+}
+
+/** Every scanner: runs skipped (placeholder token, overlapping run) and token rejections (alarmed). */
+export function addRunMetrics(metrics: Metrics, counters: { skipped?: string; stopped?: string }): void {
+  metrics.addMetric("RunsSkipped", MetricUnit.Count, counters.skipped ? 1 : 0);
+  metrics.addMetric(
+    "TokenRejected",
+    MetricUnit.Count,
+    counters.skipped === "token_placeholder" || counters.stopped === "unauthorized" ? 1 : 0,
+  );
 }
 
 /** The sweep's counters as EMF metrics. */
@@ -33,17 +54,22 @@ export function addSweepMetrics(metrics: Metrics, counters: SweepCounters & { ht
   count("NewLocations", counters.newLocations);
   metrics.addMetric("BytesScanned", MetricUnit.Bytes, counters.bytesScanned);
   count("Findings", counters.findings);
+  count("BlobFailures", counters.blobFailures);
   count("RunsStopped", counters.stopped && counters.stopped !== "budget" ? 1 : 0);
+  addRunMetrics(metrics, counters);
 }
 
 /** One progress line for the local runner, from the same counters. */
 export function pollProgressLine(counters: PollCounters): string {
   if (counters.tooEarly) return "github events: waiting for X-Poll-Interval";
+  if (counters.skipped) return `github events: run skipped (${counters.skipped})`;
   return (
     `github events: seen ${counters.eventsSeen}, scanned ${counters.eventsScanned}, ` +
     `pushes ${counters.pushesScanned}, deferred ${counters.skippedByBudget}, ${counters.notModified ? "304, " : ""}` +
     `api ${counters.apiCalls}, ${counters.bytesScanned} B, gaps ${counters.coverageGaps}, ` +
-    `malformed ${counters.malformed}, findings ${counters.findings}${counters.stopped ? ` (stopped: ${counters.stopped})` : ""}`
+    `malformed ${counters.malformed}, unreachable ${counters.pushesUnreachable}, retrying ${counters.pushesRetrying}, ` +
+    `backlog ${counters.backlog} (dropped ${counters.pushesDropped}), findings ${counters.findings}` +
+    `${counters.stopped ? ` (stopped: ${counters.stopped})` : ""}`
   );
 }
 

@@ -1,7 +1,7 @@
 import { type Finding, FindingSchema, type Location, type RecordFindings } from "./finding.js";
 import { BODY_LENGTH, CHECK_LENGTH } from "./key-format.js";
 import { scanBuffer } from "./key-scanner.js";
-import { GitHubRunStoppedError, type StopReason } from "./poll-events.js";
+import { GitHubRunStoppedError, type SkipReason, type StopReason } from "./poll-events.js";
 
 /** One code-search result, reduced to what the sweep uses. */
 export interface CodeSearchItem {
@@ -132,6 +132,7 @@ export interface SweepCounters {
   findings: number;
   /** Blobs that failed transiently: their locations stay unseen so the next sweep reads them. */
   blobFailures: number;
+  skipped?: SkipReason;
   stopped?: StopReason | "budget";
 }
 

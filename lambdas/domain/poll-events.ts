@@ -18,6 +18,9 @@ import { scanBuffer } from "./key-scanner.js";
 /** Why a run stopped talking to GitHub before its work was done. */
 export type StopReason = "rate_limited" | "unavailable" | "deadline" | "unauthorized";
 
+/** Why a scheduled run didn't start: the token secret holds no token, or another run holds the lease. */
+export type SkipReason = "token_placeholder" | "overlapping_run";
+
 /** Thrown by GitHub ports when the run must stop cleanly (limits, outage, the run's deadline). */
 export class GitHubRunStoppedError extends Error {
   constructor(
@@ -166,6 +169,7 @@ export interface PollCounters {
   backlog: number;
   /** The poll was skipped: GitHub's X-Poll-Interval (or a rate-limit reset) hasn't passed. */
   tooEarly: boolean;
+  skipped?: SkipReason;
   stopped?: StopReason;
 }
 

@@ -3,7 +3,7 @@ import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { createCodeSearchSweepCycle } from "../adapters/github-scanners.js";
 import { addSweepMetrics } from "../adapters/scan-metrics.js";
-import { makeScheduledScanHandler, wireGitHubScanner } from "../adapters/scheduled-scan.js";
+import { makeScheduledScanHandler, type ScanLogger, wireGitHubScanner } from "../adapters/scheduled-scan.js";
 import type { SweepCounters } from "../domain/code-search-sweep.js";
 
 export const CodeSearchSweepSettingsSchema = {
@@ -13,7 +13,7 @@ export const CodeSearchSweepSettingsSchema = {
 export interface CodeSearchSweepDeps {
   sweep(deadline: number): Promise<SweepCounters & { httpRequests: number }>;
   metrics: Metrics;
-  logger: { info(message: string, extra: Record<string, unknown>): void };
+  logger: ScanLogger;
 }
 
 /** The scheduled code-search sweep: one sweep within the invocation's time, counters out as metrics. */

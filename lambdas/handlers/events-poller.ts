@@ -3,7 +3,7 @@ import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { createEventsPollCycle } from "../adapters/github-scanners.js";
 import { addPollMetrics } from "../adapters/scan-metrics.js";
-import { makeScheduledScanHandler, wireGitHubScanner } from "../adapters/scheduled-scan.js";
+import { makeScheduledScanHandler, type ScanLogger, wireGitHubScanner } from "../adapters/scheduled-scan.js";
 import type { PollCounters } from "../domain/poll-events.js";
 
 export const EventsPollerSettingsSchema = {
@@ -13,7 +13,7 @@ export const EventsPollerSettingsSchema = {
 export interface EventsPollerDeps {
   poll(deadline: number): Promise<PollCounters & { httpRequests: number }>;
   metrics: Metrics;
-  logger: { info(message: string, extra: Record<string, unknown>): void };
+  logger: ScanLogger;
 }
 
 /** The scheduled events poller: one poll within the invocation's time, counters out as metrics. */
