@@ -45,12 +45,23 @@ export class StatelessStack extends Stack {
       incidents: stateful.tables.incidents,
       anomalies: stateful.tables.anomalies,
     });
+    // Created first so the partner webhook can fetch GitHub's public keys with the same token.
+    const githubScanners = new GitHubScanners(this, "GitHubScanners", {
+      ...common,
+      tables: {
+        keys: stateful.tables.keys,
+        incidents: stateful.tables.incidents,
+        state: stateful.tables.state,
+      },
+      keyPrefixes: props.keyPrefixes,
+    });
     new PartnerWebhook(this, "PartnerWebhook", {
       ...common,
       api: this.publicApi,
       keys: stateful.tables.keys,
       incidents: stateful.tables.incidents,
       keyPrefixes: props.keyPrefixes,
+      githubToken: githubScanners.token,
     });
     new ReportForm(this, "ReportForm", {
       ...common,
@@ -84,15 +95,6 @@ export class StatelessStack extends Stack {
         state: stateful.tables.state,
       },
       securityAlerts: stateful.securityAlerts,
-    });
-    new GitHubScanners(this, "GitHubScanners", {
-      ...common,
-      tables: {
-        keys: stateful.tables.keys,
-        incidents: stateful.tables.incidents,
-        state: stateful.tables.state,
-      },
-      keyPrefixes: props.keyPrefixes,
     });
   }
 }

@@ -2,6 +2,7 @@ import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
 import { GitHubRunStoppedError } from "../domain/poll-events.js";
+import { GITHUB_API_VERSION } from "./github-api-version.js";
 
 export interface GitHubClientOptions {
   /** `https://api.github.com`, a GitHub Enterprise Server `https://host/api/v3`, or the local stand-in. */
@@ -29,8 +30,7 @@ export interface GitHubClientStats {
   rateLimitWaits: number;
 }
 
-/** The REST API version every request asks for (GitHub: "Specify the API version with X-GitHub-Api-Version"). */
-export const GITHUB_API_VERSION = "2022-11-28";
+export { GITHUB_API_VERSION };
 
 /** Why one item (a push's diff, a blob) can't be read, while other items may well be. */
 export type UnreachableReason =

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { type PartnerPublicKey, partnerPublicKey } from "../domain/partner-signature.js";
 import { type Clock, systemClock } from "./clock.js";
+import { GITHUB_API_VERSION } from "./github-api-version.js";
+import { isPlaceholderToken } from "./github-token.js";
 
 /** Where the secret-scanning handler finds the key a delivery names in `Github-Public-Key-Identifier`. */
 export interface PublicKeyDirectory {
@@ -33,7 +35,7 @@ export interface GitHubPublicKeysOptions {
   refetchCooldownMs?: number;
   /** Per attempt, connection to last body byte (default 5 s). */
   timeoutMs?: number;
-  /** Attempts per fetch on network errors, timeouts, 429 and 5xx (default 3). */
+  /** Attempts per fetch on network errors, timeouts, 403, 429 and 5xx (default 3). */
   attempts?: number;
   /** First backoff; doubled per retry, with jitter (default 200 ms). */
   backoffMs?: number;
@@ -87,14 +89,23 @@ export function createGitHubPublicKeys(options: GitHubPublicKeysOptions = {}): P
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
   let inflight: Promise<void> | undefined;
 
-  async function fetchOnce(): Promise<Map<string, PartnerPublicKey>> {
+  /** The ETag of the list we hold: a conditional request answered 304 keeps it and costs no rate limit. */
+  let etag: string | undefined;
+  /** Set after GitHub refused the token (401): the keys endpoint needs none, so go without. */
+  let tokenRefused = false;
+
+  /** The fresh list, or undefined when GitHub answered 304 (the held list is still current). */
+  async function fetchOnce(): Promise<Map<string, PartnerPublicKey> | undefined> {
     const headers: Record<string, string> = {
       accept: "application/vnd.github+json",
       "user-agent": "keywatch",
-      "x-github-api-version": "2022-11-28",
+      "x-github-api-version": GITHUB_API_VERSION,
     };
     const token = typeof options.token === "function" ? await options.token() : options.token;
-    if (token) headers.authorization = `Bearer ${token}`;
+    // A token raises the rate limit; the secret's generated placeholder would only earn a 401.
+    const sendToken = token !== undefined && !tokenRefused && !isPlaceholderToken(token);
+    if (sendToken) headers.authorization = `Bearer ${token}`;
+    if (etag && keys) headers["if-none-match"] = etag;
     let response: Response;
     let text: string;
     try {
@@ -108,7 +119,14 @@ export function createGitHubPublicKeys(options: GitHubPublicKeysOptions = {}): P
         cause: error,
       });
     }
-    if (response.status === 429 || response.status >= 500) {
+    if (response.status === 304 && keys) return undefined;
+    if (response.status === 401 && sendToken) {
+      tokenRefused = true;
+      logger?.warn("github token refused (401); fetching public keys without it", {});
+      throw new RetryableFetchError(`GET ${PUBLIC_KEYS_PATH} answered 401 with the token`);
+    }
+    // 403: an unauthenticated client's rate limit (60/h per IP, shared on Lambda) or a secondary limit.
+    if (response.status === 403 || response.status === 429 || response.status >= 500) {
       throw new RetryableFetchError(`GET ${PUBLIC_KEYS_PATH} answered ${response.status}`);
     }
     if (!response.ok) throw new Error(`GET ${PUBLIC_KEYS_PATH} answered ${response.status}`);
@@ -130,10 +148,11 @@ export function createGitHubPublicKeys(options: GitHubPublicKeysOptions = {}): P
         });
       }
     }
+    etag = response.headers.get("etag") ?? undefined;
     return list;
   }
 
-  async function fetchWithRetries(): Promise<Map<string, PartnerPublicKey>> {
+  async function fetchWithRetries(): Promise<Map<string, PartnerPublicKey> | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await fetchOnce();
@@ -149,9 +168,12 @@ export function createGitHubPublicKeys(options: GitHubPublicKeysOptions = {}): P
     inflight ??= (async () => {
       lastAttemptAt = clock.now().getTime();
       try {
-        keys = await fetchWithRetries();
+        const fresh = await fetchWithRetries();
+        if (fresh) keys = fresh;
         fetchedAt = clock.now().getTime();
-        logger?.info("github public keys fetched", { keys: keys.size });
+        logger?.info(fresh ? "github public keys fetched" : "github public keys unchanged (304)", {
+          keys: keys?.size ?? 0,
+        });
       } catch (error) {
         logger?.warn("github public keys fetch failed", { error: (error as Error).message });
         if (!keys) {

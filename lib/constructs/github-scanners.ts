@@ -1,5 +1,11 @@
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
@@ -16,8 +22,13 @@ export interface GitHubScannersProps {
   keyPrefixes: string;
   /** Secret holding a GitHub token (no scopes needed for public data); created (retained) when absent. */
   githubToken?: ISecret;
-  /** Coverage gaps per hour above which the poller is falling behind (default 2). */
-  coverageGapThreshold?: number;
+  /**
+   * Pushes diffed / pushes seen (%, per hour) below which the poller alarms (default 10). On the
+   * real feed a gap in the 300-event window is permanent, so the alarm is on a ratio, not on gaps.
+   */
+  diffCoverageThreshold?: number;
+  /** New events seen / events published (%, per hour, from event-id spans) below which it alarms (default 1). */
+  eventCoverageThreshold?: number;
   alarmTopic: ITopic;
   dataKey: IKey;
 }
@@ -26,14 +37,17 @@ const DEFAULT_GITHUB_API_URL = "https://api.github.com";
 
 /**
  * The scheduled GitHub scanners: the public-events poller (every minute) and the code-search
- * sweep (every 15 minutes). One instance each (reserved concurrency 1), failed invocations to a
- * DLQ, errors and coverage-gap alarms, the token read from Secrets Manager by ARN at cold start.
+ * sweep (every 15 minutes). One run at a time by a lease in the state table (reserved concurrency
+ * fails to deploy in accounts with a low concurrency quota), failed invocations to a DLQ, errors,
+ * coverage-ratio and token alarms, the token read from Secrets Manager by ARN at cold start.
  */
 export class GitHubScanners extends Construct {
   readonly poller: KeywatchFunction;
   readonly sweep: KeywatchFunction;
   readonly token: ISecret;
-  readonly coverageGapsAlarm: Alarm;
+  readonly diffCoverageAlarm: Alarm;
+  readonly eventCoverageAlarm: Alarm;
+  readonly tokenAlarms: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: GitHubScannersProps) {
     super(scope, id);
@@ -43,8 +57,6 @@ export class GitHubScanners extends Construct {
       alarmTopic: props.alarmTopic,
       dataKey: props.dataKey,
       async: true,
-      // One run at a time: with the seen-set and the versioned cursor, overlap can't double-scan anyway.
-      reservedConcurrentExecutions: 1,
     };
     const environment = {
       GITHUB_API_URL: githubApiUrl,
@@ -90,21 +102,86 @@ export class GitHubScanners extends Construct {
       targets: [new LambdaFunction(this.sweep.fn, { retryAttempts: 0 })],
     });
 
-    this.coverageGapsAlarm = new Alarm(this, "CoverageGapsAlarm", {
-      alarmDescription: "events poller falling behind: GitHub's feed moved past events it never saw",
-      metric: new Metric({
+    const pollerMetric = (metricName: string) =>
+      new Metric({
         namespace: "keywatch",
-        metricName: "CoverageGaps",
+        metricName,
         dimensionsMap: { service: "events-poller" },
         statistic: "Sum",
         period: Duration.hours(1),
+      });
+    this.diffCoverageAlarm = this.ratioAlarm("DiffCoverageAlarm", {
+      description: "events poller: share of new pushes whose diff was scanned fell below the threshold",
+      numerator: pollerMetric("PushesDiffed"),
+      denominator: pollerMetric("PushesSeen"),
+      thresholdPercent: props.diffCoverageThreshold ?? 10,
+      alarmTopic: props.alarmTopic,
+    });
+    this.eventCoverageAlarm = this.ratioAlarm("EventCoverageAlarm", {
+      description: "events poller: share of published public events it saw fell below the threshold",
+      numerator: pollerMetric("EventsNew"),
+      denominator: pollerMetric("EventsPublished"),
+      thresholdPercent: props.eventCoverageThreshold ?? 1,
+      alarmTopic: props.alarmTopic,
+    });
+    for (const [scanner, service] of [
+      [this.poller, "events-poller"],
+      [this.sweep, "code-search-sweep"],
+    ] as const) {
+      this.tokenAlarms.push(this.tokenAlarm(scanner, service, props.alarmTopic));
+    }
+  }
+
+  /** 100 × a/b over an hour, below the threshold; an hour with nothing seen is not a breach. */
+  private ratioAlarm(
+    id: string,
+    options: {
+      description: string;
+      numerator: Metric;
+      denominator: Metric;
+      thresholdPercent: number;
+      alarmTopic: ITopic;
+    },
+  ): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmDescription: options.description,
+      metric: new MathExpression({
+        expression: "IF(b > 0, 100 * a / b, 100)",
+        usingMetrics: { a: options.numerator, b: options.denominator },
+        period: Duration.hours(1),
+        label: "coverage %",
       }),
-      threshold: props.coverageGapThreshold ?? 2,
+      threshold: options.thresholdPercent,
       evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.coverageGapsAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    alarm.addAlarmAction(new SnsAction(options.alarmTopic));
+    return alarm;
+  }
+
+  /** A placeholder token or a 401: the scanner skips its runs (instead of failing each minute) and this says so. */
+  static tokenAlarmDescription(service: string): string {
+    return `${service}: GitHub token missing (placeholder) or rejected (401); runs are skipped until it is set`;
+  }
+
+  tokenAlarm(scanner: KeywatchFunction, service: string, alarmTopic: ITopic): Alarm {
+    const alarm = new Alarm(scanner, "TokenRejectedAlarm", {
+      alarmDescription: GitHubScanners.tokenAlarmDescription(service),
+      metric: new Metric({
+        namespace: "keywatch",
+        metricName: "TokenRejected",
+        dimensionsMap: { service },
+        statistic: "Sum",
+        period: Duration.minutes(15),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(alarmTopic));
+    return alarm;
   }
 
   private createTokenSecret(): Secret {

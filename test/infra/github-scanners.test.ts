@@ -28,9 +28,11 @@ describe("GitHub scanners infra", () => {
     });
   });
 
-  it("keeps one poller and one sweep running at a time", () => {
-    expect(scannerFunction("POLLER_MAX_API_CALLS").properties.ReservedConcurrentExecutions).toBe(1);
-    expect(scannerFunction("SWEEP_MAX_SEARCH_REQUESTS").properties.ReservedConcurrentExecutions).toBe(1);
+  it("reserves no concurrency (a low account quota would fail the deploy; a lease keeps one run at a time)", () => {
+    expect(scannerFunction("POLLER_MAX_API_CALLS").properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(
+      scannerFunction("SWEEP_MAX_SEARCH_REQUESTS").properties.ReservedConcurrentExecutions,
+    ).toBeUndefined();
   });
 
   it("passes the token's secret ARN, never a token value", () => {
@@ -59,14 +61,49 @@ describe("GitHub scanners infra", () => {
     expect(properties.DeadLetterConfig).toEqual({ TargetArn: expect.anything() });
   });
 
-  it("alarms when coverage gaps exceed the threshold", () => {
-    synthKeywatch().stateless.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      Namespace: "keywatch",
-      MetricName: "CoverageGaps",
-      Dimensions: [{ Name: "service", Value: "events-poller" }],
-      ComparisonOperator: "GreaterThanThreshold",
-      AlarmActions: Match.anyValue(),
+  it("alarms on the share of new pushes diffed, not on any coverage gap", () => {
+    const alarms = synthKeywatch().stateless.findResources("AWS::CloudWatch::Alarm", {
+      Properties: { AlarmDescription: Match.stringLikeRegexp("share of new pushes") },
     });
+    const [alarm] = Object.values(alarms);
+    const metrics = (alarm?.Properties.Metrics ?? []) as { Expression?: string; MetricStat?: unknown }[];
+    expect({
+      expression: metrics.find((m) => m.Expression)?.Expression,
+      names: metrics.flatMap((m) => (m.MetricStat ? [JSON.stringify(m.MetricStat)] : [])).join(" "),
+      operator: alarm?.Properties.ComparisonOperator,
+    }).toEqual({
+      expression: "IF(b > 0, 100 * a / b, 100)",
+      names: expect.stringMatching(/PushesDiffed.*PushesSeen|PushesSeen.*PushesDiffed/),
+      operator: "LessThanThreshold",
+    });
+    synthKeywatch().stateless.resourcePropertiesCountIs(
+      "AWS::CloudWatch::Alarm",
+      { MetricName: "CoverageGaps" },
+      0,
+    );
+  });
+
+  it("alarms when a scanner's token is the placeholder or rejected", () => {
+    for (const service of ["events-poller", "code-search-sweep"]) {
+      synthKeywatch().stateless.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "keywatch",
+        MetricName: "TokenRejected",
+        Dimensions: [{ Name: "service", Value: service }],
+        AlarmActions: Match.anyValue(),
+      });
+    }
+  });
+
+  it("gives the partner webhook the same token secret for GitHub's public keys", () => {
+    const functions = synthKeywatch().stateless.findResources("AWS::Lambda::Function", {
+      Properties: {
+        Environment: { Variables: Match.objectLike({ GITHUB_TOKEN_SECRET_ID: Match.anyValue() }) },
+      },
+    });
+    const [webhook] = Object.values(functions);
+    const env = (webhook?.Properties.Environment as { Variables: Record<string, unknown> } | undefined)
+      ?.Variables;
+    expect(env?.GITHUB_TOKEN_SECRET_ID).toEqual({ Ref: expect.stringMatching(/GitHubToken/) });
   });
 
   it("alarms on poller errors", () => {

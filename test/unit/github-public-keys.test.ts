@@ -43,9 +43,10 @@ describe("looking up a key", () => {
   });
 
   it("sends the token when one is configured", async () => {
-    await directory({ token: "test-token" }).keyFor("anything");
+    const token = `ghp_${"0".repeat(36)}`;
+    await directory({ token }).keyFor("anything");
 
-    expect(server.lastHeaders?.authorization).toBe("Bearer test-token");
+    expect(server.lastHeaders?.authorization).toBe(`Bearer ${token}`);
   });
 
   it("sends no authorization without a token", async () => {
@@ -190,5 +191,75 @@ describe("failures", () => {
     const key = await directory().keyFor(signer.keyIdentifier);
 
     expect(key?.keyIdentifier).toBe(signer.keyIdentifier);
+  });
+});
+
+describe("talking to GitHub like a well-behaved client", () => {
+  /** A fetch standing in for GitHub's keys endpoint: ETag on 200, 304 for a matching If-None-Match. */
+  function conditionalFetch(list: unknown, script: number[] = []) {
+    const seen: Headers[] = [];
+    const fetchFn = (async (_url: string, init?: RequestInit) => {
+      const headers = new Headers(init?.headers);
+      seen.push(headers);
+      const scripted = script.shift();
+      if (scripted !== undefined) return new Response('{"message":"scripted"}', { status: scripted });
+      if (headers.get("if-none-match") === '"v1"') return new Response(null, { status: 304 });
+      return new Response(JSON.stringify(list), { status: 200, headers: { etag: '"v1"' } });
+    }) as typeof fetch;
+    return { fetchFn, seen };
+  }
+
+  it("refreshes with If-None-Match and keeps its list on 304", async () => {
+    const signer = generateSigningKey();
+    const { fetchFn, seen } = conditionalFetch({ public_keys: [published(signer)] });
+    const keys = directory({ fetch: fetchFn, ttlMs: HOUR });
+    await keys.keyFor(signer.keyIdentifier);
+    clock.advance(HOUR + 1);
+
+    const key = await keys.keyFor(signer.keyIdentifier);
+
+    expect({ found: key !== undefined, conditional: seen[1]?.get("if-none-match") }).toEqual({
+      found: true,
+      conditional: '"v1"',
+    });
+  });
+
+  it("retries a 403 (unauthenticated or secondary rate limit) with backoff", async () => {
+    const signer = generateSigningKey();
+    const { fetchFn, seen } = conditionalFetch({ public_keys: [published(signer)] }, [403, 403]);
+
+    const key = await directory({ fetch: fetchFn, attempts: 3 }).keyFor(signer.keyIdentifier);
+
+    expect([key !== undefined, seen.length]).toEqual([true, 3]);
+  });
+
+  it("never sends the token secret's generated placeholder", async () => {
+    const { fetchFn, seen } = conditionalFetch({ public_keys: [] });
+
+    await directory({ fetch: fetchFn, token: "k8#Vq!2x;Zr^w0@Lp{9mS&dT3)uB7eN" }).keyFor("x");
+
+    expect(seen[0]?.get("authorization")).toBeNull();
+  });
+
+  it("goes on without a token GitHub refuses (401): the endpoint needs none", async () => {
+    const signer = generateSigningKey();
+    const { fetchFn, seen } = conditionalFetch({ public_keys: [published(signer)] }, [401]);
+    const token = `ghp_${"a1B2".repeat(9)}`;
+
+    const key = await directory({ fetch: fetchFn, token, attempts: 2 }).keyFor(signer.keyIdentifier);
+
+    expect([key !== undefined, seen[0]?.get("authorization"), seen[1]?.get("authorization")]).toEqual([
+      true,
+      `Bearer ${token}`,
+      null,
+    ]);
+  });
+
+  it("names the REST API version", async () => {
+    const { fetchFn, seen } = conditionalFetch({ public_keys: [] });
+
+    await directory({ fetch: fetchFn }).keyFor("x");
+
+    expect(seen[0]?.get("x-github-api-version")).toBe("2022-11-28");
   });
 });
