@@ -8,7 +8,9 @@ import { createGitHubClient, webUrlFor } from "../../lambdas/adapters/github-cli
 import { createGitHubCodeSearchApi } from "../../lambdas/adapters/github-code-search-api.js";
 import { createGitHubEventsApi } from "../../lambdas/adapters/github-events-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
+import { pollHealth, sweepHealth } from "../../lambdas/adapters/github-scanners.js";
 import { createCodeSearchPacer } from "../../lambdas/adapters/request-pacer.js";
+import { recordScannerHealth } from "../../lambdas/adapters/scanner-health.js";
 import type { TableNames } from "../../lambdas/adapters/table-specs.js";
 import { buildSweepQueries, sweepCodeSearch } from "../../lambdas/domain/code-search-sweep.js";
 import type { RecordFindings } from "../../lambdas/domain/finding.js";
@@ -158,6 +160,8 @@ export function startGitHubScanners(
         now: ctx.now,
         settings: { ...DEFAULT_POLL_SETTINGS, prefixes: ctx.prefixes, webUrl: webUrlFor(github.apiUrl) },
       });
+      const pollRun = pollHealth(counters, ctx.now());
+      if (pollRun) await recordScannerHealth(ctx.client, ctx.tables.state, pollRun);
       if (counters.tooEarly || counters.eventsSeen === 0) return;
       totals = {
         seen: totals.seen + counters.eventsSeen,
@@ -189,6 +193,8 @@ export function startGitHubScanners(
           perPage: 100,
         },
       });
+      const sweepRun = sweepHealth(counters, ctx.now());
+      if (sweepRun) await recordScannerHealth(ctx.client, ctx.tables.state, sweepRun);
       if (counters.newLocations > 0)
         ctx.log(`github code search: ${counters.results} results, ${counters.findings} new findings`);
     },
