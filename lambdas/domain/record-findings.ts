@@ -1,5 +1,5 @@
 import type { Clock } from "./clock.js";
-import type { Finding, FindingOutcome } from "./finding.js";
+import type { Finding, FindingOutcome, FindingSource } from "./finding.js";
 import {
   type Incident,
   type IncidentKind,
@@ -10,16 +10,28 @@ import {
   severityOf,
 } from "./incident.js";
 import { keyIdOf } from "./key-format.js";
-import type { KeyRepository } from "./key-record.js";
+import type { KeyRecord, KeyRepository } from "./key-record.js";
+import type { UnknownKeySightings } from "./unknown-key-digest.js";
 
 export interface RecordFindingsDeps {
   keys: KeyRepository;
   incidents: IncidentRepository;
+  /** Where unknown keys are noted for the digest, before their incidents are written. */
+  unknownKeys: UnknownKeySightings;
   clock: Clock;
+}
+
+export interface RecordFindingsOptions {
+  /** Asked before each chunk: true stops the call with RecordFindingsInterruptedError (e.g. near a deadline). */
+  shouldStop?: () => boolean;
 }
 
 /** Optimistic retries when a concurrent writer changed the incident; 20 racing channels need at most ~20. */
 const MAX_ATTEMPTS = 40;
+/** Distinct keys per chunk: a chunk's unknown keys are noted in one write per source. */
+export const RECORD_CHUNK_KEYS = 100;
+/** Keys recorded at once: enough to hide DynamoDB latency, few enough not to exhaust sockets or throttle. */
+export const RECORD_CONCURRENCY = 16;
 
 export class RecordFindingError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -28,15 +40,28 @@ export class RecordFindingError extends Error {
   }
 }
 
+/** The caller asked to stop (shouldStop); the findings of `recordedKeys` keys are fully recorded. */
+export class RecordFindingsInterruptedError extends Error {
+  constructor(
+    readonly recordedKeys: number,
+    readonly totalKeys: number,
+  ) {
+    super(`stopped after recording ${recordedKeys} of ${totalKeys} keys; the rest can be sent again`);
+    this.name = "RecordFindingsInterruptedError";
+  }
+}
+
 /**
  * The one use case every detection channel calls: what a finding of a key means. A registered
- * key is quarantined and gets (or adds to) its one incident; an unknown key gets an
- * `unknown_key` record. Idempotent: replays and concurrent calls converge on one incident with
- * one occurrence per distinct location. Outcomes are in input order.
+ * key is quarantined and gets (or adds to) its one incident; an unknown key is noted for the
+ * digest, then gets an `unknown_key` record. Idempotent: replays and concurrent calls converge on
+ * one incident with one occurrence per distinct location. Any number of findings is handled in
+ * chunks of RECORD_CHUNK_KEYS keys, at most RECORD_CONCURRENCY at once. Outcomes are in input order.
  */
 export async function recordFindings(
   findings: Finding[],
   deps: RecordFindingsDeps,
+  options: RecordFindingsOptions = {},
 ): Promise<FindingOutcome[]> {
   const outcomes = new Array<FindingOutcome>(findings.length);
   // Findings of one key run in order (they share an incident); different keys run concurrently.
@@ -46,20 +71,78 @@ export async function recordFindings(
     positions.push(index);
     byKey.set(finding.keyHash, positions);
   });
-  await Promise.all(
-    [...byKey.values()].map(async (positions) => {
+  const groups = [...byKey.entries()];
+  for (let from = 0; from < groups.length; from += RECORD_CHUNK_KEYS) {
+    if (options.shouldStop?.()) throw new RecordFindingsInterruptedError(from, groups.length);
+    const chunk = groups.slice(from, from + RECORD_CHUNK_KEYS);
+    const registry = await inPool(chunk, ([hash]) => deps.keys.get(hash));
+    await noteUnknownKeys(
+      chunk.filter((_, i) => !registry[i]).flatMap(([, positions]) => positions.map((p) => findings[p] as Finding)),
+      deps,
+    );
+    await inPool(chunk, async ([, positions], i) => {
+      let key = registry[i];
       for (const index of positions) {
-        outcomes[index] = await recordOne(findings[index] as Finding, deps);
+        outcomes[index] = await recordOne(findings[index] as Finding, key, deps);
+        // Quarantined by the first finding: later ones of the same key don't try again.
+        if (key?.status === "active") key = { ...key, status: "compromised" };
       }
-    }),
-  );
+    });
+  }
   return outcomes;
 }
 
-async function recordOne(finding: Finding, deps: RecordFindingsDeps): Promise<FindingOutcome> {
+/** Write-ahead: every unknown key is in a digest window before its incident exists, so a crash loses no alert. */
+async function noteUnknownKeys(unknown: Finding[], deps: RecordFindingsDeps): Promise<void> {
+  const bySource = new Map<FindingSource, { keyHashes: Set<string>; reportIds: Set<string> }>();
+  for (const finding of unknown) {
+    const sighting = bySource.get(finding.source) ?? { keyHashes: new Set(), reportIds: new Set() };
+    sighting.keyHashes.add(finding.keyHash);
+    if (finding.reportId) sighting.reportIds.add(finding.reportId);
+    bySource.set(finding.source, sighting);
+  }
+  const now = deps.clock.now();
+  await Promise.all(
+    [...bySource].map(([source, sighting]) =>
+      deps.unknownKeys.note(source, now, {
+        keyHashes: [...sighting.keyHashes],
+        reportIds: [...sighting.reportIds],
+      }),
+    ),
+  );
+}
+
+/** Runs `task` over `items` with at most RECORD_CONCURRENCY in flight; results in input order. */
+async function inPool<T, R>(items: readonly T[], task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RECORD_CONCURRENCY, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Whether a new location reopens a resolved incident. A user report does not: its URL is
+ * whatever the reporter typed, so a report alone must not email an owner again (issue 13); it is
+ * recorded under the current opening and the security team gets the report alert, and may reopen.
+ * A GitHub channel's location is public content GitHub itself served, so it does.
+ */
+export function reopensResolved(source: FindingSource): boolean {
+  return source !== "user_report";
+}
+
+async function recordOne(
+  finding: Finding,
+  key: KeyRecord | undefined,
+  deps: RecordFindingsDeps,
+): Promise<FindingOutcome> {
   const now = deps.clock.now().toISOString();
   const incidentId = incidentIdFor(finding.keyHash);
-  const key = await deps.keys.get(finding.keyHash);
   const kind: IncidentKind = key ? "leaked_key" : "unknown_key";
   const status = key ? "registered" : "unknown";
   // Quarantine before the incident exists, so the owner's email can truthfully say it is done.
@@ -73,7 +156,8 @@ async function recordOne(finding: Finding, deps: RecordFindingsDeps): Promise<Fi
     seenAt: finding.seenAt,
     recordedAt: now,
     opening,
-    ...(finding.reportId ? { reportId: finding.reportId } : {}),
+    // Only a registered key's occurrence carries the report: it is what calls for the report alert.
+    ...(finding.reportId && key ? { reportId: finding.reportId } : {}),
   });
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -108,8 +192,8 @@ async function recordOne(finding: Finding, deps: RecordFindingsDeps): Promise<Fi
       await backoff(attempt);
       continue;
     }
-    // A new place after `resolved` is a regression: reopen and notify again.
-    const reopen = current.state === "resolved";
+    // A new place after `resolved` is a regression: reopen and notify again (not for a report alone).
+    const reopen = current.state === "resolved" && reopensResolved(finding.source);
     const result = await deps.incidents.addOccurrence(
       current,
       occurrenceOf(reopen ? current.opening + 1 : current.opening),
