@@ -31,7 +31,10 @@ export const unknownKeyWindowKeys = {
 const PENDING_INDEX = "byState";
 
 function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === "ConditionalCheckFailedException";
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === "ConditionalCheckFailedException"
+  );
 }
 
 export function createUnknownKeyWindows(
@@ -43,11 +46,18 @@ export function createUnknownKeyWindows(
     sk: unknownKeyWindowKeys.sk(windowStart),
   });
   const read = async (source: FindingSource, windowStart: string) =>
-    (await client.send(new GetCommand({ TableName: tableName, Key: keyOf(source, windowStart), ConsistentRead: true })))
-      .Item;
+    (
+      await client.send(
+        new GetCommand({ TableName: tableName, Key: keyOf(source, windowStart), ConsistentRead: true }),
+      )
+    ).Item;
 
   /** Creates or adds to the window; false when it was sealed meanwhile (the caller moves on to the next). */
-  async function addKeys(source: FindingSource, start: Date, keyHashes: string[]): Promise<"added" | "sealed" | "full"> {
+  async function addKeys(
+    source: FindingSource,
+    start: Date,
+    keyHashes: string[],
+  ): Promise<"added" | "sealed" | "full"> {
     const windowStart = start.toISOString();
     const windowEnd = new Date(start.getTime() + DIGEST_WINDOW_MS).toISOString();
     try {
@@ -59,7 +69,8 @@ export function createUnknownKeyWindows(
             "SET entity = :entity, #source = :source, windowStart = :start, windowEnd = :end, " +
             "gsi1pk = :pending, gsi1sk = :pendingSort, expiresAt = :expires ADD keyHashes :hashes",
           // A sealed window's digest is being sent: nothing may land in it afterwards.
-          ConditionExpression: "attribute_not_exists(sealedAt) AND (attribute_not_exists(keyHashes) OR size(keyHashes) < :cap)",
+          ConditionExpression:
+            "attribute_not_exists(sealedAt) AND (attribute_not_exists(keyHashes) OR size(keyHashes) < :cap)",
           ExpressionAttributeNames: { "#source": "source" },
           ExpressionAttributeValues: {
             ":entity": "unknown_key_window",
@@ -126,7 +137,10 @@ export function createUnknownKeyWindows(
       for (let hop = 0; hop < MAX_WINDOW_HOPS; hop++) {
         const windowStart = start.toISOString();
         const outcome = await addKeys(source, start, sighting.keyHashes);
-        if (outcome === "added" || (outcome === "full" && (await countUncounted(source, windowStart, sighting.keyHashes.length)))) {
+        if (
+          outcome === "added" ||
+          (outcome === "full" && (await countUncounted(source, windowStart, sighting.keyHashes.length)))
+        ) {
           if (sighting.reportIds.length > 0) await addReports(source, windowStart, sighting.reportIds);
           return;
         }

@@ -77,7 +77,9 @@ export async function recordFindings(
     const chunk = groups.slice(from, from + RECORD_CHUNK_KEYS);
     const registry = await inPool(chunk, ([hash]) => deps.keys.get(hash));
     await noteUnknownKeys(
-      chunk.filter((_, i) => !registry[i]).flatMap(([, positions]) => positions.map((p) => findings[p] as Finding)),
+      chunk
+        .filter((_, i) => !registry[i])
+        .flatMap(([, positions]) => positions.map((p) => findings[p] as Finding)),
       deps,
     );
     await inPool(chunk, async ([, positions], i) => {

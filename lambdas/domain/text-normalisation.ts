@@ -14,13 +14,16 @@ export const MAX_DECODING_ROUNDS = 8;
  * characters: none is visible, all survive copy-paste, and any of them splits a key in two.
  */
 const INVISIBLE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point is removed on its own (u flag), combining or not.
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u{E0000}-\u{E007F}\u{E0100}-\u{E01EF}]/gu;
 
 /** C0/C1 controls other than tab and newline: never meant for a reader, and they can rewrite a terminal. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job.
 const CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
 
 const PERCENT_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
-const ENTITY = /&(?:#(\d{1,7})|#[xX]([0-9A-Fa-f]{1,6})|(amp|lt|gt|quot|apos|nbsp|percnt|lowbar|colon|sol));?/g;
+const ENTITY =
+  /&(?:#(\d{1,7})|#[xX]([0-9A-Fa-f]{1,6})|(amp|lt|gt|quot|apos|nbsp|percnt|lowbar|colon|sol));?/g;
 const NAMED_ENTITIES: Record<string, string> = {
   amp: "&",
   lt: "<",

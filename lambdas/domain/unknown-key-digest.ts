@@ -42,7 +42,11 @@ export interface UnknownKeySightings {
    * Notes unknown keys seen from `source` at `at`, in the window of `at` (or a later one if that
    * window was already sealed). Idempotent per key: a retried finding adds nothing.
    */
-  note(source: FindingSource, at: Date, sighting: { keyHashes: string[]; reportIds: string[] }): Promise<void>;
+  note(
+    source: FindingSource,
+    at: Date,
+    sighting: { keyHashes: string[]; reportIds: string[] },
+  ): Promise<void>;
 }
 
 /** Read side, for the scheduled digest sender. */

@@ -8,7 +8,11 @@ import { createLogger } from "../adapters/logger.js";
 import { createNotificationLedger } from "../adapters/notification-ledger.js";
 import { ScheduledEventSchema } from "../adapters/scheduled-event.js";
 import { createUnknownKeyWindows } from "../adapters/unknown-key-windows.js";
-import { type DigestDeps, type DigestRunResult, sendUnknownKeyDigests } from "../domain/unknown-key-digest.js";
+import {
+  type DigestDeps,
+  type DigestRunResult,
+  sendUnknownKeyDigests,
+} from "../domain/unknown-key-digest.js";
 
 export interface UnknownKeyDigestHandlerDeps extends DigestDeps {
   logger: { info(message: string, extra: Record<string, unknown>): void };
@@ -38,7 +42,10 @@ export async function handler(event: unknown): Promise<DigestRunResult> {
     const tables = tableNamesFromEnv(["incidents", "notifications"]);
     const client = createDocumentClient();
     // This function only publishes to the security topic; key events are not its business.
-    const alerts = createSnsAlertPublisher(createSnsClient(), { security: env.SECURITY_TOPIC_ARN, keyEvents: "" });
+    const alerts = createSnsAlertPublisher(createSnsClient(), {
+      security: env.SECURITY_TOPIC_ARN,
+      keyEvents: "",
+    });
     wired = makeUnknownKeyDigestHandler({
       windows: createUnknownKeyWindows(client, tables.incidents),
       incidents: createIncidentRepository(client, tables.incidents),
