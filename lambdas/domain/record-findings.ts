@@ -130,9 +130,10 @@ async function inPool<T, R>(items: readonly T[], task: (item: T, index: number) 
 
 /**
  * Whether a new location reopens a resolved incident. A user report does not: its URL is
- * whatever the reporter typed, so a report alone must not email an owner again (issue 13); it is
- * recorded under the current opening and the security team gets the report alert, and may reopen.
- * A GitHub channel's location is public content GitHub itself served, so it does.
+ * whatever the reporter typed, so a report alone must never email an owner again (issue 13).
+ * The report stays in the reports table; the resolved incident is left untouched (the incidents
+ * adapter only adds occurrences to a resolved incident by reopening it). A GitHub channel's
+ * location is public content GitHub itself served, so it reopens.
  */
 export function reopensResolved(source: FindingSource): boolean {
   return source !== "user_report";
@@ -194,8 +195,12 @@ async function recordOne(
       await backoff(attempt);
       continue;
     }
-    // A new place after `resolved` is a regression: reopen and notify again (not for a report alone).
-    const reopen = current.state === "resolved" && reopensResolved(finding.source);
+    if (current.state === "resolved" && !reopensResolved(finding.source)) {
+      // The report itself is kept in the reports table; the resolved incident is left as it is.
+      return { keyHash: finding.keyHash, status, incidentId, newOccurrence: false };
+    }
+    // A new place after `resolved` is a regression: reopen and notify again.
+    const reopen = current.state === "resolved";
     const result = await deps.incidents.addOccurrence(
       current,
       occurrenceOf(reopen ? current.opening + 1 : current.opening),
