@@ -13,9 +13,23 @@ import { keyIdOf } from "./key-format.js";
 import type { KeyRecord, KeyRepository } from "./key-record.js";
 import type { UnknownKeySightings } from "./unknown-key-digest.js";
 
+/** What recordFindings needs of a registered key. */
+export type RegisteredKey = Pick<KeyRecord, "keyHash" | "status" | "projectId" | "redacted">;
+
+/**
+ * Reads a chunk's keys and incidents in a few batched calls instead of two reads per key: under a
+ * flood the reads, not the writes, were most of the calls. Optional: without it, one read each.
+ */
+export interface ChunkLookup {
+  lookup(
+    keyHashes: string[],
+  ): Promise<{ keys: Map<string, RegisteredKey>; incidents: Map<string, Incident> }>;
+}
+
 export interface RecordFindingsDeps {
   keys: KeyRepository;
   incidents: IncidentRepository;
+  lookup?: ChunkLookup;
   /** Where unknown keys are noted for the digest, before their incidents are written. */
   unknownKeys: UnknownKeySightings;
   clock: Clock;
@@ -75,23 +89,38 @@ export async function recordFindings(
   for (let from = 0; from < groups.length; from += RECORD_CHUNK_KEYS) {
     if (options.shouldStop?.()) throw new RecordFindingsInterruptedError(from, groups.length);
     const chunk = groups.slice(from, from + RECORD_CHUNK_KEYS);
-    const registry = await inPool(chunk, ([hash]) => deps.keys.get(hash));
+    const { registry, incidents } = await lookUp(
+      chunk.map(([hash]) => hash),
+      deps,
+    );
     await noteUnknownKeys(
       chunk
         .filter((_, i) => !registry[i])
         .flatMap(([, positions]) => positions.map((p) => findings[p] as Finding)),
       deps,
     );
-    await inPool(chunk, async ([, positions], i) => {
+    await inPool(chunk, async ([hash, positions], i) => {
       let key = registry[i];
+      let known: Incident | null | undefined = incidents ? (incidents.get(hash) ?? null) : undefined;
       for (const index of positions) {
-        outcomes[index] = await recordOne(findings[index] as Finding, key, deps);
+        outcomes[index] = await recordOne(findings[index] as Finding, key, known, deps);
+        // Later findings of the same key read the incident afresh (this one changed it).
+        known = undefined;
         // Quarantined by the first finding: later ones of the same key don't try again.
         if (key?.status === "active") key = { ...key, status: "compromised" };
       }
     });
   }
   return outcomes;
+}
+
+async function lookUp(
+  hashes: string[],
+  deps: RecordFindingsDeps,
+): Promise<{ registry: Array<RegisteredKey | undefined>; incidents?: Map<string, Incident> }> {
+  if (!deps.lookup) return { registry: await inPool(hashes, (hash) => deps.keys.get(hash)) };
+  const found = await deps.lookup.lookup(hashes);
+  return { registry: hashes.map((hash) => found.keys.get(hash)), incidents: found.incidents };
 }
 
 /** Write-ahead: every unknown key is in a digest window before its incident exists, so a crash loses no alert. */
@@ -141,7 +170,9 @@ export function reopensResolved(source: FindingSource): boolean {
 
 async function recordOne(
   finding: Finding,
-  key: KeyRecord | undefined,
+  key: RegisteredKey | undefined,
+  /** The incident as a batched read saw it, null if it had none (attempt 0 only; stale just costs a retry). */
+  prefetched: Incident | null | undefined,
   deps: RecordFindingsDeps,
 ): Promise<FindingOutcome> {
   const now = deps.clock.now().toISOString();
@@ -164,7 +195,10 @@ async function recordOne(
   });
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const current = await deps.incidents.get(incidentId);
+    const current =
+      attempt === 0 && prefetched !== undefined
+        ? (prefetched ?? undefined)
+        : await deps.incidents.get(incidentId);
     if (!current) {
       const incident: Incident = {
         incidentId,
