@@ -39,12 +39,18 @@ let pump: StreamPump;
 let alerts: Alert[] = [];
 let emails: string[] = [];
 let ownerCount = 0;
+/**
+ * The monitor's clock runs ahead by `offset`: after each case's digest the clock moves into the
+ * next window, so every case has windows of its own (as if each flood came a quarter-hour apart).
+ */
+let offset = 0;
+const clock = { now: () => new Date(Date.now() + offset) };
 
 beforeAll(async () => {
   process.env.KEYWATCH_REPORT_RATE_LIMIT = "1000000";
   const built = await reliabilityContext();
   ({ t, signer } = built);
-  routes = localRoutes(built.ctx);
+  routes = localRoutes({ ...built.ctx, clock });
   const email: EmailSender = {
     async send(message) {
       emails.push(decodeQuotedPrintable(Buffer.from(message.raw).toString("utf8")));
@@ -102,7 +108,7 @@ function route(key: string): Route {
 async function ownersKey(): Promise<string> {
   const { rawKey } = await issueKey(`flood-${ownerCount}`, `owner-${ownerCount++}@example.com`, {
     keys: createKeyRepository(t.client, t.names.keys),
-    clock: { now: () => new Date() },
+    clock,
   });
   return rawKey;
 }
@@ -123,9 +129,10 @@ async function settle(): Promise<void> {
     async publish(alert) {
       alerts.push(alert);
     },
-    // The schedule runs later; as if it ran after the current window closed.
-    clock: { now: () => new Date(Date.now() + DIGEST_WINDOW_MS + DIGEST_GRACE_MS + 1_000) },
+    // The schedule runs later: as if it ran after the current window closed.
+    clock: { now: () => new Date(clock.now().getTime() + DIGEST_WINDOW_MS + DIGEST_GRACE_MS + 1_000) },
   });
+  offset += DIGEST_WINDOW_MS;
 }
 
 const kinds = () => alerts.map((a) => String(a.message.kind)).sort();
