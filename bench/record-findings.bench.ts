@@ -140,6 +140,27 @@ async function main(): Promise<void> {
       record,
     );
 
+    // Floods (issue 13): one call carrying many keys, as a big partner delivery or report makes it.
+    const FLOOD = Number(process.env.BENCH_FLOOD ?? 1_000);
+    const flood = Array.from({ length: FLOOD }, (_, i) => finding(generateKey(), `flood-${i}`));
+    const floodRegistered = raw.slice(0, 10).map((k) => finding(k, "flood.env"));
+    const floodMs: Record<string, number> = {};
+    for (const [scenario, batch] of [
+      [`flood: one call, ${FLOOD} unknown keys`, flood],
+      [`flood replay: the same ${FLOOD} again`, flood],
+      [
+        `flood: one call, ${FLOOD} keys of which 10 registered`,
+        [
+          ...floodRegistered,
+          ...flood.map((f) => ({ ...f, location: { ...f.location, path: "again.env" } })).slice(10),
+        ],
+      ],
+    ] as const) {
+      const started = performance.now();
+      await measure(scenario, [[...batch]], record);
+      floodMs[scenario] = performance.now() - started;
+    }
+
     const cpu = cpus();
     process.stdout.write(
       `machine: ${cpu[0]?.model ?? "unknown cpu"}, ${cpu.length} cores, node ${process.version}, load(1m) ${loadavg()[0]?.toFixed(2)}\n`,
@@ -148,6 +169,9 @@ async function main(): Promise<void> {
       `DynamoDB Local (in memory), ${FINDINGS} findings per scenario, ${CONCURRENCY} concurrent callers, 1 finding per call\n\n`,
     );
     console.table(rows);
+    process.stdout.write("\nflood calls (whole call, wall time):\n");
+    for (const [scenario, ms] of Object.entries(floodMs))
+      process.stdout.write(`  ${scenario}: ${(ms / 1000).toFixed(2)} s\n`);
   } finally {
     client.destroy();
     await dynamo.stop();

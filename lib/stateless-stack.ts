@@ -9,6 +9,7 @@ import { LeakResponse } from "./constructs/leak-response.js";
 import { PartnerWebhook } from "./constructs/partner-webhook.js";
 import { PublicApi } from "./constructs/public-api.js";
 import { ReportForm } from "./constructs/report-form.js";
+import { UnknownKeyDigest } from "./constructs/unknown-key-digest.js";
 import type { StatefulStack } from "./stateful-stack.js";
 
 export interface StatelessStackProps extends StackProps {
@@ -83,6 +84,11 @@ export class StatelessStack extends Stack {
       securityAlerts: stateful.securityAlerts,
       keyEvents: stateful.keyEvents,
       keyPrefixes: props.keyPrefixes,
+    });
+    new UnknownKeyDigest(this, "UnknownKeyDigest", {
+      ...common,
+      tables: { incidents: stateful.tables.incidents, notifications: stateful.tables.notifications },
+      securityAlerts: stateful.securityAlerts,
     });
     // keywatch's own API adopts the access-log format; Smelter's API stages adopt the same construct.
     new AnomalyDetection(this, "AnomalyDetection", {

@@ -21,6 +21,7 @@ import {
 import { reportFormRoutes } from "./report-form-routes.js";
 import { secretScanningRoute } from "./secret-scanning-route.js";
 import { homePaths, type LocalSettings } from "./settings.js";
+import { startUnknownKeyDigest } from "./unknown-key-digest-schedule.js";
 
 export class PortInUseError extends Error {
   constructor(port: number, options?: { cause?: unknown }) {
@@ -98,6 +99,8 @@ async function startServices(ctx: RunnerContext, options: StartOptions): Promise
   };
   try {
     if (options.notifier !== false) started.push(await startNotifier(service));
+    // Unknown keys reach the security team only as one digest per source and window (issue 13).
+    if (options.notifier !== false) started.push(startUnknownKeyDigest(service));
     let demoKeys: string[] = [];
     if (options.schedulers !== false) {
       const { github } = ctx.settings;

@@ -9,6 +9,7 @@ import {
 } from "../../lambdas/adapters/github-public-keys.js";
 import type { Route } from "../../lambdas/adapters/local-http.js";
 import { createLogger } from "../../lambdas/adapters/logger.js";
+import { recordScannerHealth } from "../../lambdas/adapters/scanner-health.js";
 import { type PartnerPublicKey, partnerPublicKey } from "../../lambdas/domain/partner-signature.js";
 import { makeSecretScanningHandler } from "../../lambdas/handlers/secret-scanning.js";
 import type { RunnerContext } from "./runner.js";
@@ -75,6 +76,7 @@ export function secretScanningRoute(ctx: RunnerContext): Route {
     prefixes: ctx.settings.keyPrefixes,
     clock: ctx.clock,
     logger,
+    recordHealth: (health) => recordScannerHealth(ctx.env.client, ctx.env.tables.state, health),
   });
   return { method: "POST", path: "/github/secret-scanning", handler };
 }

@@ -50,4 +50,8 @@ export interface FindingOutcome {
 }
 
 /** What a detection channel depends on: recordFindings with its repositories already bound. */
-export type RecordFindings = (findings: Finding[]) => Promise<FindingOutcome[]>;
+export type RecordFindings = (
+  findings: Finding[],
+  /** `shouldStop`: asked between chunks; true ends the call with RecordFindingsInterruptedError. */
+  options?: { shouldStop?: () => boolean },
+) => Promise<FindingOutcome[]>;

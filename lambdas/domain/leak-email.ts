@@ -1,4 +1,6 @@
+import type { FindingSource } from "./finding.js";
 import type { Incident, Occurrence } from "./incident.js";
+import { stripInvisible } from "./text-normalisation.js";
 
 export interface LeakEmailContent {
   subject: string;
@@ -18,21 +20,71 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string);
 }
 
-/** A human description of where the key was seen; the URL only when it is http(s). */
+/** Longest host + path shown to an owner; longer ones are cut (and then never a link). */
+export const MAX_SHOWN_ADDRESS_CHARS = 120;
+/** Longest repo / path label shown; they come from public GitHub and are anyone's to name. */
+const MAX_LABEL_CHARS = 160;
+
+/** An address as an owner may see it: https host (punycode) and path only; a link only when nothing was cut. */
+export interface ShownAddress {
+  text: string;
+  href?: string;
+}
+
+/**
+ * Nothing a reporter (or a repository's author) writes reaches an owner verbatim: of a URL only
+ * an `https` host and path are shown, never the query, fragment, credentials or port; the host in
+ * punycode (so a look-alike Unicode host shows as `xn--…`); the path percent-encoded by the URL
+ * parser (no spaces or controls); cut to MAX_SHOWN_ADDRESS_CHARS. It is a link only when it came
+ * from a GitHub channel and nothing had to be removed; a user report's address is always plain
+ * text, because whoever reports a key chooses it.
+ */
+export function shownAddress(raw: string, source: FindingSource): ShownAddress | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "https:" || url.hostname === "") return undefined;
+  const full = `${url.host}${url.pathname}`;
+  const cut = full.length > MAX_SHOWN_ADDRESS_CHARS;
+  const text = cut ? `${full.slice(0, MAX_SHOWN_ADDRESS_CHARS - 1)}…` : full;
+  const plain =
+    !cut &&
+    url.search === "" &&
+    url.hash === "" &&
+    url.username === "" &&
+    url.password === "" &&
+    url.port === "" &&
+    raw.trim() === `https://${full}`;
+  const linkable = plain && source !== "user_report";
+  return { text, ...(linkable ? { href: `https://${full}` } : {}) };
+}
+
+/** A repo or path label: invisible and control characters removed, whitespace collapsed, length-bounded. */
+function shownLabel(value: string): string {
+  const clean = stripInvisible(value).replace(/\s+/g, " ").trim();
+  return clean.length > MAX_LABEL_CHARS ? `${clean.slice(0, MAX_LABEL_CHARS - 1)}…` : clean;
+}
+
+/** A human description of where the key was seen; an address only in its shown form (shownAddress). */
 export function describeLocation(occurrence: Occurrence): { label: string; url?: string } {
   const { location } = occurrence;
   const parts = [
-    location.repo,
-    location.path && `${location.path}${location.line ? `:${location.line}` : ""}`,
+    location.repo && shownLabel(location.repo),
+    location.path && `${shownLabel(location.path)}${location.line ? `:${location.line}` : ""}`,
   ]
     .filter(Boolean)
     .join(" ");
-  const url = location.url && /^https?:\/\//i.test(location.url) ? location.url : undefined;
+  const address = location.url ? shownAddress(location.url, occurrence.source) : undefined;
   const label =
-    parts || url || (occurrence.reportId ? "a report sent to our security team" : occurrence.source);
+    parts ||
+    address?.text ||
+    (occurrence.reportId ? "a report sent to our security team" : occurrence.source.replace(/_/g, " "));
   return {
     label: `${label} (${occurrence.source.replace(/_/g, " ")}, seen ${occurrence.seenAt})`,
-    ...(url ? { url } : {}),
+    ...(address?.href ? { url: address.href } : {}),
   };
 }
 

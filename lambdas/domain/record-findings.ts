@@ -1,5 +1,5 @@
 import type { Clock } from "./clock.js";
-import type { Finding, FindingOutcome } from "./finding.js";
+import type { Finding, FindingOutcome, FindingSource } from "./finding.js";
 import {
   type Incident,
   type IncidentKind,
@@ -10,16 +10,42 @@ import {
   severityOf,
 } from "./incident.js";
 import { keyIdOf } from "./key-format.js";
-import type { KeyRepository } from "./key-record.js";
+import type { KeyRecord, KeyRepository } from "./key-record.js";
+import type { UnknownKeySightings } from "./unknown-key-digest.js";
+
+/** What recordFindings needs of a registered key. */
+export type RegisteredKey = Pick<KeyRecord, "keyHash" | "status" | "projectId" | "redacted">;
+
+/**
+ * Reads a chunk's keys and incidents in a few batched calls instead of two reads per key: under a
+ * flood the reads, not the writes, were most of the calls. Optional: without it, one read each.
+ */
+export interface ChunkLookup {
+  lookup(
+    keyHashes: string[],
+  ): Promise<{ keys: Map<string, RegisteredKey>; incidents: Map<string, Incident> }>;
+}
 
 export interface RecordFindingsDeps {
   keys: KeyRepository;
   incidents: IncidentRepository;
+  lookup?: ChunkLookup;
+  /** Where unknown keys are noted for the digest, before their incidents are written. */
+  unknownKeys: UnknownKeySightings;
   clock: Clock;
+}
+
+export interface RecordFindingsOptions {
+  /** Asked before each chunk: true stops the call with RecordFindingsInterruptedError (e.g. near a deadline). */
+  shouldStop?: () => boolean;
 }
 
 /** Optimistic retries when a concurrent writer changed the incident; 20 racing channels need at most ~20. */
 const MAX_ATTEMPTS = 40;
+/** Distinct keys per chunk: a chunk's unknown keys are noted in one write per source. */
+export const RECORD_CHUNK_KEYS = 100;
+/** Keys recorded at once: enough to hide DynamoDB latency, few enough not to exhaust sockets or throttle. */
+export const RECORD_CONCURRENCY = 16;
 
 export class RecordFindingError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -28,15 +54,28 @@ export class RecordFindingError extends Error {
   }
 }
 
+/** The caller asked to stop (shouldStop); the findings of `recordedKeys` keys are fully recorded. */
+export class RecordFindingsInterruptedError extends Error {
+  constructor(
+    readonly recordedKeys: number,
+    readonly totalKeys: number,
+  ) {
+    super(`stopped after recording ${recordedKeys} of ${totalKeys} keys; the rest can be sent again`);
+    this.name = "RecordFindingsInterruptedError";
+  }
+}
+
 /**
  * The one use case every detection channel calls: what a finding of a key means. A registered
- * key is quarantined and gets (or adds to) its one incident; an unknown key gets an
- * `unknown_key` record. Idempotent: replays and concurrent calls converge on one incident with
- * one occurrence per distinct location. Outcomes are in input order.
+ * key is quarantined and gets (or adds to) its one incident; an unknown key is noted for the
+ * digest, then gets an `unknown_key` record. Idempotent: replays and concurrent calls converge on
+ * one incident with one occurrence per distinct location. Any number of findings is handled in
+ * chunks of RECORD_CHUNK_KEYS keys, at most RECORD_CONCURRENCY at once. Outcomes are in input order.
  */
 export async function recordFindings(
   findings: Finding[],
   deps: RecordFindingsDeps,
+  options: RecordFindingsOptions = {},
 ): Promise<FindingOutcome[]> {
   const outcomes = new Array<FindingOutcome>(findings.length);
   // Findings of one key run in order (they share an incident); different keys run concurrently.
@@ -46,20 +85,98 @@ export async function recordFindings(
     positions.push(index);
     byKey.set(finding.keyHash, positions);
   });
-  await Promise.all(
-    [...byKey.values()].map(async (positions) => {
+  const groups = [...byKey.entries()];
+  for (let from = 0; from < groups.length; from += RECORD_CHUNK_KEYS) {
+    if (options.shouldStop?.()) throw new RecordFindingsInterruptedError(from, groups.length);
+    const chunk = groups.slice(from, from + RECORD_CHUNK_KEYS);
+    const { registry, incidents } = await lookUp(
+      chunk.map(([hash]) => hash),
+      deps,
+    );
+    await noteUnknownKeys(
+      chunk
+        .filter((_, i) => !registry[i])
+        .flatMap(([, positions]) => positions.map((p) => findings[p] as Finding)),
+      deps,
+    );
+    await inPool(chunk, async ([hash, positions], i) => {
+      let key = registry[i];
+      let known: Incident | null | undefined = incidents ? (incidents.get(hash) ?? null) : undefined;
       for (const index of positions) {
-        outcomes[index] = await recordOne(findings[index] as Finding, deps);
+        outcomes[index] = await recordOne(findings[index] as Finding, key, known, deps);
+        // Later findings of the same key read the incident afresh (this one changed it).
+        known = undefined;
+        // Quarantined by the first finding: later ones of the same key don't try again.
+        if (key?.status === "active") key = { ...key, status: "compromised" };
       }
-    }),
-  );
+    });
+  }
   return outcomes;
 }
 
-async function recordOne(finding: Finding, deps: RecordFindingsDeps): Promise<FindingOutcome> {
+async function lookUp(
+  hashes: string[],
+  deps: RecordFindingsDeps,
+): Promise<{ registry: Array<RegisteredKey | undefined>; incidents?: Map<string, Incident> }> {
+  if (!deps.lookup) return { registry: await inPool(hashes, (hash) => deps.keys.get(hash)) };
+  const found = await deps.lookup.lookup(hashes);
+  return { registry: hashes.map((hash) => found.keys.get(hash)), incidents: found.incidents };
+}
+
+/** Write-ahead: every unknown key is in a digest window before its incident exists, so a crash loses no alert. */
+async function noteUnknownKeys(unknown: Finding[], deps: RecordFindingsDeps): Promise<void> {
+  const bySource = new Map<FindingSource, { keyHashes: Set<string>; reportIds: Set<string> }>();
+  for (const finding of unknown) {
+    const sighting = bySource.get(finding.source) ?? { keyHashes: new Set(), reportIds: new Set() };
+    sighting.keyHashes.add(finding.keyHash);
+    if (finding.reportId) sighting.reportIds.add(finding.reportId);
+    bySource.set(finding.source, sighting);
+  }
+  const now = deps.clock.now();
+  await Promise.all(
+    [...bySource].map(([source, sighting]) =>
+      deps.unknownKeys.note(source, now, {
+        keyHashes: [...sighting.keyHashes],
+        reportIds: [...sighting.reportIds],
+      }),
+    ),
+  );
+}
+
+/** Runs `task` over `items` with at most RECORD_CONCURRENCY in flight; results in input order. */
+async function inPool<T, R>(items: readonly T[], task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RECORD_CONCURRENCY, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Whether a new location reopens a resolved incident. A user report does not: its URL is
+ * whatever the reporter typed, so a report alone must never email an owner again (issue 13).
+ * The report stays in the reports table; the resolved incident is left untouched (the incidents
+ * adapter only adds occurrences to a resolved incident by reopening it). A GitHub channel's
+ * location is public content GitHub itself served, so it reopens.
+ */
+export function reopensResolved(source: FindingSource): boolean {
+  return source !== "user_report";
+}
+
+async function recordOne(
+  finding: Finding,
+  key: RegisteredKey | undefined,
+  /** The incident as a batched read saw it, null if it had none (attempt 0 only; stale just costs a retry). */
+  prefetched: Incident | null | undefined,
+  deps: RecordFindingsDeps,
+): Promise<FindingOutcome> {
   const now = deps.clock.now().toISOString();
   const incidentId = incidentIdFor(finding.keyHash);
-  const key = await deps.keys.get(finding.keyHash);
   const kind: IncidentKind = key ? "leaked_key" : "unknown_key";
   const status = key ? "registered" : "unknown";
   // Quarantine before the incident exists, so the owner's email can truthfully say it is done.
@@ -73,11 +190,15 @@ async function recordOne(finding: Finding, deps: RecordFindingsDeps): Promise<Fi
     seenAt: finding.seenAt,
     recordedAt: now,
     opening,
-    ...(finding.reportId ? { reportId: finding.reportId } : {}),
+    // Only a registered key's occurrence carries the report: it is what calls for the report alert.
+    ...(finding.reportId && key ? { reportId: finding.reportId } : {}),
   });
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const current = await deps.incidents.get(incidentId);
+    const current =
+      attempt === 0 && prefetched !== undefined
+        ? (prefetched ?? undefined)
+        : await deps.incidents.get(incidentId);
     if (!current) {
       const incident: Incident = {
         incidentId,
@@ -107,6 +228,10 @@ async function recordOne(finding: Finding, deps: RecordFindingsDeps): Promise<Fi
       if (opened === "opened") return { keyHash: finding.keyHash, status, incidentId, newOccurrence: true };
       await backoff(attempt);
       continue;
+    }
+    if (current.state === "resolved" && !reopensResolved(finding.source)) {
+      // The report itself is kept in the reports table; the resolved incident is left as it is.
+      return { keyHash: finding.keyHash, status, incidentId, newOccurrence: false };
     }
     // A new place after `resolved` is a regression: reopen and notify again.
     const reopen = current.state === "resolved";

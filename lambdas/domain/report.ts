@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Finding } from "./finding.js";
 import { type ScanFinding, scanBuffer } from "./key-scanner.js";
+import { scanForms } from "./text-normalisation.js";
 
 /** Largest request body the report API takes (form-encoded or JSON). */
 export const REPORT_MAX_BODY_BYTES = 64 * 1024;
@@ -9,6 +10,12 @@ export const REPORT_DESCRIPTION_MAX_CHARS = 4_000;
 export const REPORT_LOCATION_KIND = "report_form";
 /** How long a report (and the reporter's reply address in it) is kept. */
 export const REPORT_RETENTION_DAYS = 30;
+/**
+ * Most distinct keys one report may carry. 64 KiB holds at most ~1,520 delimited keys, so every
+ * report the body limit lets through fits; the cap keeps the work per report bounded if that
+ * limit is ever raised, and a report over it is refused whole with a clear answer, not half recorded.
+ */
+export const MAX_KEYS_PER_REPORT = 1_600;
 /** Base62 characters after a known prefix that make a token "key-shaped" (a key has 38). */
 const KEY_SHAPED_MIN_TAIL = 20;
 
@@ -58,8 +65,8 @@ export const ReportSubmissionSchema = z.object({
 });
 export type ReportSubmission = z.infer<typeof ReportSubmissionSchema>;
 
-/** The three answers a report can get; none depends on whether a key is registered. */
-export type ReportVerdict = "keys_found" | "no_valid_key" | "no_key_shaped_token";
+/** The answers a report can get; none depends on whether a key is registered. */
+export type ReportVerdict = "keys_found" | "no_valid_key" | "no_key_shaped_token" | "too_many_keys";
 
 export interface ReportAnalysis {
   verdict: ReportVerdict;
@@ -83,19 +90,40 @@ export function countKeyShapedTokens(text: string, prefixes: readonly string[]):
   return text.match(keyShapedPattern(prefixes))?.length ?? 0;
 }
 
-/** Scans every free-text field of a report for keys; pure, so the answer can't depend on the registry. */
-export function analyseReport(submission: ReportSubmission, prefixes: readonly string[]): ReportAnalysis {
+/**
+ * Scans every free-text field of a report for keys, in the raw text and in its decoded form
+ * (percent-encoding, HTML references, invisible characters: see text-normalisation.ts), so an
+ * obfuscated key is found, and withheld, like a plain one. Pure: the answer can't depend on the registry.
+ */
+export function analyseReport(
+  submission: ReportSubmission,
+  prefixes: readonly string[],
+  options: { maxKeys?: number } = {},
+): ReportAnalysis {
   const fields = [submission.text, submission.url ?? "", submission.description ?? ""];
   const keys = new Map<string, ScanFinding>();
-  for (const field of fields) {
-    for (const finding of scanBuffer(field, { prefixes, mode: "text" })) {
-      if (!keys.has(finding.keyHash)) keys.set(finding.keyHash, finding);
+  const shaped = fields.map((field) => {
+    const { forms, tooDeep } = scanForms(field);
+    let count = 0;
+    for (const form of forms) {
+      for (const finding of scanBuffer(form, { prefixes, mode: "text" })) {
+        if (!keys.has(finding.keyHash)) keys.set(finding.keyHash, finding);
+      }
+      count = Math.max(count, countKeyShapedTokens(form, prefixes));
     }
-  }
-  const shaped = fields.map((field) => countKeyShapedTokens(field, prefixes));
+    // Encodings nested past the decoder's rounds are treated as hiding a key: the field is not kept.
+    return tooDeep ? Math.max(count, 1) : count;
+  });
   const keyShapedTokens = shaped.reduce((sum, n) => sum + n, 0);
+  const tooMany = keys.size > (options.maxKeys ?? MAX_KEYS_PER_REPORT);
   return {
-    verdict: keys.size > 0 ? "keys_found" : keyShapedTokens > 0 ? "no_valid_key" : "no_key_shaped_token",
+    verdict: tooMany
+      ? "too_many_keys"
+      : keys.size > 0
+        ? "keys_found"
+        : keyShapedTokens > 0
+          ? "no_valid_key"
+          : "no_key_shaped_token",
     keys: [...keys.values()],
     keyShapedTokens,
     urlHoldsKeyShapedToken: (shaped[1] ?? 0) > 0,

@@ -24,8 +24,13 @@ export const KNOWN_ALERT_SOURCES = [
   "unknown",
 ] as const;
 
-/** Most alerts one delivery may carry; a bigger batch is refused whole (413) rather than half processed. */
-export const MAX_ALERTS_PER_DELIVERY = 1_000;
+/**
+ * Most alerts one delivery may carry. GitHub batches matches and asks endpoints to take "a large
+ * number of matches without timing out" (docs/github-secret-scanning.md), so a big batch is
+ * processed in chunks; past this cap (several times what bench/partner-webhook.bench.ts shows
+ * fits in the response budget) it is refused whole (413) rather than half processed.
+ */
+export const MAX_ALERTS_PER_DELIVERY = 5_000;
 
 /** One match GitHub sends: `[{"token", "type", "url", "source"}]`. Unknown extra fields are dropped. */
 export const SecretScanningAlertSchema = z.object({

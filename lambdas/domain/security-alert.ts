@@ -1,6 +1,12 @@
 import type { Incident, Occurrence } from "./incident.js";
+import type { DigestExample, UnknownKeyWindow } from "./unknown-key-digest.js";
 
-export type AlertKind = "incident_opened" | "incident_reopened" | "unknown_key" | "report_received";
+export type AlertKind =
+  | "incident_opened"
+  | "incident_reopened"
+  | "unknown_key"
+  | "unknown_key_digest"
+  | "report_received";
 
 export interface Alert {
   topic: "security" | "key-events";
@@ -36,7 +42,11 @@ export function securityAlert(incident: Incident): Alert {
   };
 }
 
-/** A new occurrence that came from a user report; the report's description only if the form kept it. */
+/**
+ * A user report that named at least one registered key: one alert per report (the notifier's
+ * ledger id is the report's), describing the first of its keys to reach the notifier; the
+ * report's other keys have their own incidents. The description only if the form kept it.
+ */
 export function reportReceivedAlert(incident: Incident, occurrence: Occurrence, description?: string): Alert {
   return {
     topic: "security",
@@ -50,6 +60,7 @@ export function reportReceivedAlert(incident: Incident, occurrence: Occurrence, 
       sources: incident.sources,
       occurrenceCount: incident.occurrenceCount,
       reportId: occurrence.reportId,
+      scope: "report",
       ...(description ? { description } : {}),
       location: occurrence.location,
     },
@@ -72,5 +83,28 @@ export function keyEvent(incident: Incident): Alert {
       sources: incident.sources,
     },
     attributes: { projectId: incident.projectId ?? "unknown", kind: "key_compromised" },
+  };
+}
+
+/**
+ * The one alert a window of unknown keys from one source gets: counts, the reports behind them
+ * and a few examples (redacted keys, incident ids to open in the console). Never a raw key.
+ */
+export function unknownKeyDigestAlert(window: UnknownKeyWindow, examples: DigestExample[]): Alert {
+  return {
+    topic: "security",
+    message: {
+      kind: "unknown_key_digest",
+      severity: "medium",
+      source: window.source,
+      windowStart: window.windowStart,
+      windowEnd: window.windowEnd,
+      distinctKeys: window.keyHashes.length,
+      ...(window.uncountedFindings > 0 ? { moreFindingsNotDeduplicated: window.uncountedFindings } : {}),
+      ...(window.reportIds.length > 0 ? { reportIds: window.reportIds } : {}),
+      examples,
+      note: "Valid-format keys that are not in our registry. Each is recorded as an unknown_key incident (keywatch incidents list --unknown).",
+    },
+    attributes: { severity: "medium", source: [window.source], kind: "unknown_key_digest" },
   };
 }

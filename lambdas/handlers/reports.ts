@@ -23,6 +23,7 @@ import { hmacSha256Hex, ipPrefix } from "../domain/ip-prefix.js";
 import {
   analyseReport,
   findingsForReport,
+  MAX_KEYS_PER_REPORT,
   REPORT_MAX_BODY_BYTES,
   type ReportSubmission,
   ReportSubmissionSchema,
@@ -185,6 +186,8 @@ function echoedValues(raw: unknown): ReportFormState["values"] {
 
 function verdictMessage(verdict: Exclude<ReportVerdict, "keys_found">, prefixes: readonly string[]): string {
   const shape = `${prefixes.join(" or ")} followed by 38 letters and digits`;
+  if (verdict === "too_many_keys")
+    return `This report holds more than ${MAX_KEYS_PER_REPORT} keys. Send at most ${MAX_KEYS_PER_REPORT} keys per report; nothing was recorded.`;
   return verdict === "no_key_shaped_token"
     ? `We found no Smelter API key in what you sent. Smelter keys look like ${shape}; check that the whole key was copied.`
     : `This looks like a Smelter API key but it is not a valid one: a character is wrong or missing. Smelter keys are ${shape}; copy the key again.`;

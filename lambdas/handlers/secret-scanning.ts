@@ -11,6 +11,7 @@ import {
   PublicKeysUnavailableError,
 } from "../adapters/github-public-keys.js";
 import { createLogger } from "../adapters/logger.js";
+import { recordScannerHealth, type ScannerHealth } from "../adapters/scanner-health.js";
 import { readSecretString } from "../adapters/secret-string.js";
 import type { RecordFindings } from "../domain/finding.js";
 import {
@@ -18,6 +19,7 @@ import {
   SIGNATURE_HEADER,
   verifyPartnerSignature,
 } from "../domain/partner-signature.js";
+import { RecordFindingsInterruptedError } from "../domain/record-findings.js";
 import {
   findingsFromAlerts,
   labelAlerts,
@@ -26,6 +28,12 @@ import {
 
 /** Largest body accepted (1 MiB, about 5,000 realistic alerts); bigger ones get 413 before any work. */
 export const MAX_PARTNER_BODY_BYTES = 1024 * 1024;
+/**
+ * Time a delivery may spend recording before it stops and answers 503 (GitHub's deadline and API
+ * Gateway's integration limit are 30 s, the function's timeout 25 s). What was recorded stays
+ * recorded; a redelivery finds it done (idempotent) and carries on.
+ */
+export const RECORDING_BUDGET_MS = 20_000;
 
 /** Identifiers GitHub uses are hex digests; anything else is refused without a key lookup. */
 const KEY_IDENTIFIER = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -44,6 +52,11 @@ export interface SecretScanningDeps {
   clock: Clock;
   logger: HandlerLogger;
   maxBodyBytes?: number;
+  recordingBudgetMs?: number;
+  /** Records each delivery's outcome for the console's scanner-health panel (scanner `partner_webhook`). */
+  recordHealth?: (health: ScannerHealth) => Promise<void>;
+  /** Milliseconds since an arbitrary origin, for the recording budget. */
+  elapsedMs?: () => number;
 }
 
 function json(statusCode: number, body: unknown, headers: Record<string, string> = {}) {
@@ -82,8 +95,29 @@ function rawBody(event: APIGatewayProxyEventV2): Buffer {
  */
 export function makeSecretScanningHandler(deps: SecretScanningDeps) {
   const maxBodyBytes = deps.maxBodyBytes ?? MAX_PARTNER_BODY_BYTES;
+  const budgetMs = deps.recordingBudgetMs ?? RECORDING_BUDGET_MS;
+  const elapsedMs = deps.elapsedMs ?? (() => performance.now());
+  const health = async (
+    outcome: ScannerHealth["outcome"],
+    detail: string,
+    counts: Record<string, number>,
+  ) => {
+    try {
+      await deps.recordHealth?.({
+        scanner: "partner_webhook",
+        lastRunAt: deps.clock.now().toISOString(),
+        outcome,
+        detail,
+        counts,
+      });
+    } catch (error) {
+      // The health panel is informational: a failed write must not fail GitHub's delivery.
+      deps.logger.warn("scanner health not recorded", { error: (error as Error).name });
+    }
+  };
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = event.requestContext?.requestId;
+    const startedAt = elapsedMs();
     if (bodyBytesLength(event) > maxBodyBytes) {
       deps.logger.warn("partner delivery refused: body too large", { requestId, limit: maxBodyBytes });
       return json(413, { message: `body larger than ${maxBodyBytes} bytes` });
@@ -128,17 +162,54 @@ export function makeSecretScanningHandler(deps: SecretScanningDeps) {
     }
 
     const findings = findingsFromAlerts(parsed.alerts, { prefixes: deps.prefixes, seenAt: deps.clock.now() });
-    const outcomes = findings.length > 0 ? await deps.recordFindings(findings) : [];
+    let outcomes: Awaited<ReturnType<RecordFindings>> = [];
+    try {
+      if (findings.length > 0) {
+        outcomes = await deps.recordFindings(findings, {
+          shouldStop: () => elapsedMs() - startedAt > budgetMs,
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof RecordFindingsInterruptedError)) {
+        await health(
+          "failed",
+          `delivery of ${parsed.alerts.length} alerts failed: ${(error as Error).name}`,
+          {
+            alerts: parsed.alerts.length,
+          },
+        );
+        throw error;
+      }
+      deps.logger.error("partner delivery deferred: recording budget spent", {
+        requestId,
+        alerts: parsed.alerts.length,
+        recordedKeys: error.recordedKeys,
+        totalKeys: error.totalKeys,
+      });
+      await health(
+        "degraded",
+        `delivery of ${parsed.alerts.length} alerts deferred after ${error.recordedKeys} of ${error.totalKeys} keys`,
+        {
+          alerts: parsed.alerts.length,
+          recordedKeys: error.recordedKeys,
+        },
+      );
+      return json(
+        503,
+        { message: "delivery too large to finish in time; what was recorded is kept, retry" },
+        { "retry-after": "30" },
+      );
+    }
     const registered = new Set(outcomes.filter((o) => o.status === "registered").map((o) => o.keyHash));
     const labels = labelAlerts(parsed.alerts, registered);
-    deps.logger.info("partner delivery processed", {
-      requestId,
-      keyIdentifier,
+    const counts = {
       alerts: parsed.alerts.length,
       findings: findings.length,
       truePositives: labels.filter((label) => label.label === "true_positive").length,
       newOccurrences: outcomes.filter((o) => o.newOccurrence).length,
-    });
+    };
+    deps.logger.info("partner delivery processed", { requestId, keyIdentifier, ...counts });
+    await health("ok", `last delivery: ${counts.alerts} alerts, ${counts.truePositives} of our keys`, counts);
     return json(200, labels);
   };
 }
@@ -149,6 +220,8 @@ const SettingsSchema = z.object({
   /** Deployed: the token lives in Secrets Manager, read once on the first keys fetch. */
   GITHUB_TOKEN_SECRET_ID: z.string().min(1).optional(),
   KEYWATCH_KEY_PREFIXES: KeyPrefixesSchema,
+  /** The state table for the scanner-health item; optional so a stack without the grant still serves GitHub. */
+  STATE_TABLE: z.string().min(1).optional(),
 });
 
 /** The optional GitHub token: from the environment, or read once from Secrets Manager (unauthenticated if unreadable). */
@@ -176,9 +249,14 @@ function fromEnvironment() {
   const settings = readEnv(SettingsSchema);
   const logger = createLogger("secret-scanning");
   const clock = systemClock;
+  const client = createDocumentClient();
+  const stateTable = settings.STATE_TABLE;
   return makeSecretScanningHandler({
+    ...(stateTable
+      ? { recordHealth: (health: ScannerHealth) => recordScannerHealth(client, stateTable, health) }
+      : {}),
     recordFindings: createFindingRecorder({
-      client: createDocumentClient(),
+      client,
       tables: tableNamesFromEnv(["keys", "incidents"]),
       clock,
     }),

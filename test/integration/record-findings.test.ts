@@ -5,8 +5,14 @@ import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incide
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder, InvalidFindingError } from "../../lambdas/adapters/finding-recorder.js";
 import type { Finding, FindingSource, RecordFindings } from "../../lambdas/domain/finding.js";
+import { incidentIdFor } from "../../lambdas/domain/incident.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { generateKey, keyHash, redactKey } from "../../lambdas/domain/key-format.js";
+import {
+  RECORD_CHUNK_KEYS,
+  RECORD_CONCURRENCY,
+  RecordFindingsInterruptedError,
+} from "../../lambdas/domain/record-findings.js";
 import { TransitionNotAllowedError, transitionIncident } from "../../lambdas/domain/transition-incident.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
 
@@ -156,6 +162,23 @@ describe("a resolved incident", () => {
     expect((await incidents().get(incidentId))?.state).toBe("resolved");
   });
 
+  it("stays resolved when only a user report names a new location (a report alone never reopens)", async () => {
+    const { rawKey, incidentId } = await resolvedIncident();
+    clock.advance(1000);
+    const [outcome] = await record([
+      {
+        ...findingFor(rawKey, "x"),
+        source: "user_report",
+        reportId: "rep-new",
+        location: { kind: "report_form", url: "https://evil.example/new" },
+      },
+    ]);
+    const details = await incidents().details(incidentId);
+    expect(outcome?.newOccurrence).toBe(false);
+    expect(details?.incident).toMatchObject({ state: "resolved", opening: 1, occurrenceCount: 1 });
+    expect(details?.audit.map((a) => a.action)).toEqual(["opened", "resolved"]);
+  });
+
   it("reopens once when several new locations race", async () => {
     const { rawKey, incidentId } = await resolvedIncident();
     await Promise.all(["n1", "n2", "n3", "n4"].map((p) => record([findingFor(rawKey, p)])));
@@ -234,5 +257,73 @@ describe("invalid findings", () => {
   it("are rejected with a clear error before anything is written", async () => {
     const bad = { ...findingFor(generateKey(), "a"), keyHash: "not-a-hash" };
     await expect(record([bad])).rejects.toBeInstanceOf(InvalidFindingError);
+  });
+});
+
+describe("a flood of findings in one call", () => {
+  it("records 1,500 keys with at most RECORD_CONCURRENCY DynamoDB calls in flight", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const counting = new Proxy(db.client, {
+      get(target, property, receiver) {
+        if (property !== "send") return Reflect.get(target, property, receiver);
+        return async (command: Parameters<typeof target.send>[0]) => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          try {
+            return await target.send(command);
+          } finally {
+            inFlight--;
+          }
+        };
+      },
+    });
+    const registered = await registeredKey();
+    const findings = [findingFor(registered.rawKey, "flood.env")];
+    for (let i = 0; i < 1_499; i++) findings.push(findingFor(generateKey(), "flood.env"));
+    const flood = createFindingRecorder({ client: counting, tables: db.names, clock });
+
+    const outcomes = await flood(findings);
+
+    expect(outcomes).toHaveLength(1_500);
+    expect(outcomes.filter((o) => o.status === "registered")).toHaveLength(1);
+    expect((await keys().get(keyHash(registered.rawKey)))?.status).toBe("compromised");
+    // Window notes run beside the pool (one per source per chunk), so allow one more than the pool.
+    expect(peak).toBeLessThanOrEqual(RECORD_CONCURRENCY + 1);
+  });
+
+  it("stops between chunks when asked, with everything before the stop fully recorded", async () => {
+    const findings = Array.from({ length: RECORD_CHUNK_KEYS * 2 }, () =>
+      findingFor(generateKey(), "stop.env"),
+    );
+    let asked = 0;
+    const stop = record(findings, { shouldStop: () => ++asked > 1 });
+    await expect(stop).rejects.toBeInstanceOf(RecordFindingsInterruptedError);
+    const firstChunk = await Promise.all(
+      findings.slice(0, RECORD_CHUNK_KEYS).map((f) => incidents().get(incidentIdFor(f.keyHash))),
+    );
+    expect(firstChunk.every(Boolean)).toBe(true);
+    expect(await incidents().get(incidentIdFor(findings.at(-1)?.keyHash ?? ""))).toBeUndefined();
+  });
+});
+
+describe("a location that holds a key", () => {
+  it("is dropped before it is stored, even percent-encoded or split by a zero-width space", async () => {
+    const hidden = generateKey();
+    const { rawKey } = await registeredKey();
+    const [outcome] = await record([
+      {
+        ...findingFor(rawKey, "ok.env"),
+        location: {
+          url: `https://example.com/p?k=%${hidden.charCodeAt(0).toString(16)}${hidden.slice(1)}`,
+          path: `${hidden.slice(0, 9)}\u200B${hidden.slice(9)}.txt`,
+          repo: "octo/demo",
+        },
+      },
+    ]);
+    const details = await incidents().details(outcome?.incidentId ?? "");
+    expect(details?.occurrences[0]?.location).toEqual({ repo: "octo/demo" });
+    const dump = await db.client.send(new ScanCommand({ TableName: db.names.incidents }));
+    expect(JSON.stringify(dump.Items)).not.toContain(hidden.slice(10));
   });
 });

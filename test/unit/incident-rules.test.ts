@@ -91,9 +91,43 @@ describe("planNotifications", () => {
     expect(reopenEmail && notificationId(reopenEmail)).not.toBe(firstEmail && notificationId(firstEmail));
   });
 
-  it("plans only a security alert for an unknown key", () => {
+  it("plans nothing for an unknown key: unknown keys reach the team only as a digest", () => {
     const plans = planNotifications({ entity: "incident", after: incident({ kind: "unknown_key" }) });
-    expect(plans.map((p) => p.kind)).toEqual(["security_alert"]);
+    expect(plans).toEqual([]);
+  });
+
+  it("gives every report alert of one report the same idempotency id, whichever key it describes", () => {
+    const occurrence = (incidentId: string, fingerprint: string) => ({
+      incidentId,
+      fingerprint,
+      source: "user_report" as const,
+      location: { kind: "report_form" },
+      seenAt: "2026-01-01T00:00:00.000Z",
+      recordedAt: "2026-01-01T00:00:00.000Z",
+      opening: 1,
+      reportId: "rep-1",
+    });
+    const [a] = planNotifications({ entity: "occurrence", after: occurrence("inc_a", "fa") });
+    const [b] = planNotifications({ entity: "occurrence", after: occurrence("inc_b", "fb") });
+
+    expect(a?.kind).toBe("report_received");
+    expect(a && notificationId(a)).toBe(b && notificationId(b));
+  });
+
+  it("plans no report alert for an occurrence without a report id (unknown keys' report occurrences)", () => {
+    const plans = planNotifications({
+      entity: "occurrence",
+      after: {
+        incidentId: "inc_u",
+        fingerprint: "fu",
+        source: "user_report",
+        location: { kind: "report_form" },
+        seenAt: "2026-01-01T00:00:00.000Z",
+        recordedAt: "2026-01-01T00:00:00.000Z",
+        opening: 1,
+      },
+    });
+    expect(plans).toEqual([]);
   });
 });
 

@@ -5,9 +5,11 @@ import {
   type PublicKeyDirectory,
   PublicKeysUnavailableError,
 } from "../../lambdas/adapters/github-public-keys.js";
+import type { ScannerHealth } from "../../lambdas/adapters/scanner-health.js";
 import type { Finding, FindingOutcome } from "../../lambdas/domain/finding.js";
 import { generateKey, keyHash } from "../../lambdas/domain/key-format.js";
 import { type PartnerPublicKey, partnerPublicKey } from "../../lambdas/domain/partner-signature.js";
+import { RecordFindingsInterruptedError } from "../../lambdas/domain/record-findings.js";
 import { MAX_PARTNER_BODY_BYTES, makeSecretScanningHandler } from "../../lambdas/handlers/secret-scanning.js";
 import { GITHUB_PUBLISHED_KEYS, GITHUB_SAMPLE } from "../support/github-test-vector.js";
 import { generateSigningKey, type TestSigningKey } from "../support/partner-keys.js";
@@ -418,3 +420,72 @@ function baseDeps() {
     logger: logs.logger,
   };
 }
+
+describe("a delivery too big to record within the budget", () => {
+  it("stops between chunks and answers 503 with Retry-After (GitHub redelivers; recorded work is kept)", async () => {
+    let now = 0;
+    const slow = makeSecretScanningHandler({
+      ...baseDeps(),
+      elapsedMs: () => now,
+      recordingBudgetMs: 1_000,
+      async recordFindings(findings, options) {
+        now += 5_000;
+        if (options?.shouldStop?.()) throw new RecordFindingsInterruptedError(100, findings.length);
+        return [];
+      },
+    });
+
+    const result = await slow(signed(signer, alertsFor([generateKey(), generateKey()])));
+
+    expect({ status: result.statusCode, retry: result.headers?.["retry-after"] }).toEqual({
+      status: 503,
+      retry: "30",
+    });
+  });
+});
+
+describe("scanner health", () => {
+  it("records each processed delivery as a partner_webhook run with its counts", async () => {
+    const recorded: ScannerHealth[] = [];
+    const withHealth = makeSecretScanningHandler({
+      ...baseDeps(),
+      recordHealth: async (health) => {
+        recorded.push(health);
+      },
+    });
+
+    await withHealth(signed(signer, alertsFor([registeredKey, generateKey()])));
+
+    expect(recorded).toEqual([
+      expect.objectContaining({
+        scanner: "partner_webhook",
+        outcome: "ok",
+        counts: { alerts: 2, findings: 2, truePositives: 1, newOccurrences: 2 },
+      }),
+    ]);
+  });
+
+  it("still answers GitHub when the health write fails", async () => {
+    const withHealth = makeSecretScanningHandler({
+      ...baseDeps(),
+      recordHealth: () => Promise.reject(new Error("state table down")),
+    });
+
+    const result = await withHealth(signed(signer, alertsFor([registeredKey])));
+
+    expect(result.statusCode).toBe(200);
+  });
+});
+
+describe("more alerts than the old 1,000 limit", () => {
+  it("records all of them in one call to recordFindings, which chunks the work", async () => {
+    const keys = Array.from({ length: 1_500 }, () => generateKey());
+
+    const result = await handler(signed(signer, alertsFor(keys)));
+
+    expect({ status: result.statusCode, recorded: recorder.recorded().length }).toEqual({
+      status: 200,
+      recorded: 1_500,
+    });
+  });
+});
