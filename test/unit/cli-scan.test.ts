@@ -189,6 +189,44 @@ describe("scan paths", () => {
     }
   });
 
+  it("walks a tree 2,050 directories deep without a stack overflow and finds the keys in it", () => {
+    const dir = freshDir("deep");
+    const keys = [generateKey(), generateKey()];
+    // Built level by level from inside (chdir + relative mkdir): the full path outgrows PATH_MAX.
+    const build = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `const fs = require("node:fs");
+         process.chdir(process.argv[1]);
+         for (let level = 1; level <= 2050; level++) {
+           fs.mkdirSync("d");
+           process.chdir("d");
+           if (level === 1000) fs.writeFileSync("k.txt", process.argv[2]);
+           if (level === 2000) fs.writeFileSync("k.txt", process.argv[3]);
+         }`,
+        dir,
+        ...keys,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(build.status, build.stderr).toBe(0);
+    try {
+      const result = keywatch(["scan", "."], { cwd: dir });
+
+      expect(result.stderr).not.toMatch(/RangeError|Maximum call stack/);
+      expect(result.status).toBe(1);
+      expect(
+        jsonLines(result.stdout)
+          .map((f) => f.keyHash)
+          .sort(),
+      ).toEqual(keys.map(keyHash).sort());
+    } finally {
+      // GNU rm walks with openat, so it can remove what a path-based rmSync can't reach.
+      spawnSync("rm", ["-rf", dir]);
+    }
+  });
+
   it("exits 1 when a key is found even if another path failed, and scans the rest", () => {
     const dir = freshDir("partial");
     const key = generateKey();
