@@ -164,6 +164,36 @@ describe("scan paths", () => {
     expect(jsonLines(result.stdout).map((f) => f.file)).toEqual(["k.txt"]);
   });
 
+  it("escapes control, C1 and bidi characters of file names in JSON, SARIF and stderr", () => {
+    const dir = freshDir("hostile-names");
+    const key = generateKey();
+    // Shows as "invoicesj.png" with the override; ESC and CSI (0x9B) would drive the terminal.
+    const name = "invoice\u202egnp.js\u009b2J\u001b[31m\u2066";
+    writeFileSync(join(dir, name), key);
+    symlinkSync("nowhere", join(dir, `gone\u202e\u0085`));
+    const raw = (text: string) =>
+      [...text].filter((c) => {
+        const code = c.codePointAt(0) as number;
+        return (
+          (code < 0x20 && code !== 10) ||
+          (code >= 0x7f && code <= 0x9f) ||
+          (code >= 0x202a && code <= 0x202e) ||
+          (code >= 0x2066 && code <= 0x2069)
+        );
+      });
+
+    const json = keywatch(["scan", "."], { cwd: dir });
+    const sarif = keywatch(["scan", "--format", "sarif", "."], { cwd: dir });
+
+    expect(json.status).toBe(1);
+    expect(raw(json.stdout)).toEqual([]);
+    expect(raw(json.stderr)).toEqual([]);
+    expect(raw(sarif.stdout)).toEqual([]);
+    // Escaped as \uXXXX inside JSON strings: a consumer still gets the exact name back.
+    expect(jsonLines(json.stdout).map((f) => f.file)).toEqual([name]);
+    expect(json.stderr).toContain("\\u202e");
+  });
+
   it("exits 2 with one line on stderr for a missing path", () => {
     const result = keywatch(["scan", join(work, "does-not-exist")]);
 
