@@ -140,12 +140,17 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
         // Held back until the archive's entries are scanned: a key inside an entry is reported once, by entry.
         const raw: ScanFinding[] = [];
         const inEntries: [string, ScanFinding][] = [];
+        const entryProblems: [string, string][] = [];
         let failure: unknown;
         try {
           const source = await scanFile(event.path, fileOptions, (finding) => raw.push(finding));
           if (looksLikeZip(source.magic)) {
-            await scanZipEntries(event.path, event.size, fileOptions, (entry, finding) =>
-              inEntries.push([entry, finding]),
+            await scanZipEntries(
+              event.path,
+              event.size,
+              fileOptions,
+              (entry, finding) => inEntries.push([entry, finding]),
+              (entry, message) => entryProblems.push([entry, message]),
             );
           }
         } catch (error) {
@@ -155,6 +160,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
         const reportedInEntries = new Set(inEntries.map(([, finding]) => finding.keyHash));
         for (const finding of raw) if (!reportedInEntries.has(finding.keyHash)) report(event.path, finding);
         for (const [entry, finding] of inEntries) report(`${event.path}!${entry}`, finding);
+        for (const [entry, message] of entryProblems) problem(`${event.path}!${entry}`, message);
         if (failure !== undefined) problem(event.path, describeReadError(failure));
       }
     }

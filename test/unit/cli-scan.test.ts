@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   openSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
   writeSync,
@@ -18,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { scanZipEntries } from "../../bin/scan/zip-entries.js";
 import { generateKey, keyHash, redactKey } from "../../lambdas/domain/key-format.js";
 import { zipFixture } from "../support/zip-fixture.js";
 
@@ -335,7 +337,59 @@ describe("scan binary content", () => {
 
     expect(result.status).toBe(1);
     expect(jsonLines(result.stdout).map((f) => f.file)).toEqual(["bad.jar!ok.txt"]);
-    expect(result.stderr).toMatch(/bad\.jar: zip entry "broken\.bin"/);
+    expect(result.stderr).toMatch(/bad\.jar!broken\.bin: corrupt entry/);
+  });
+
+  it("goes on past a corrupt entry: a key in a later entry is still found", () => {
+    const dir = freshDir("corrupt-first");
+    const key = generateKey();
+    const zip = zipFixture([
+      { name: "broken.bin", content: Buffer.alloc(4000, 1), method: "deflated" },
+      { name: "later.txt", content: Buffer.from(`k=${key}\n`), method: "deflated" },
+    ]);
+    const broken = zip.indexOf("broken.bin") + "broken.bin".length;
+    zip.fill(0xff, broken, broken + 8);
+    writeFileSync(join(dir, "bad.zip"), zip);
+
+    const result = keywatch(["scan", "bad.zip"], { cwd: dir });
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout).map((f) => f.file)).toEqual(["bad.zip!later.txt"]);
+    expect(result.stderr).toMatch(/bad\.zip!broken\.bin: corrupt entry/);
+  });
+
+  it("scans on past the per-archive inflate limit and names every entry it cut short or left uninflated", async () => {
+    const dir = freshDir("zip-limit");
+    const keys = [generateKey(), generateKey(), generateKey()];
+    const archive = join(dir, "bomb.zip");
+    writeFileSync(
+      archive,
+      zipFixture([
+        { name: "early.txt", content: Buffer.from(`${keys[0]}\n`), method: "deflated" },
+        // 4 MiB of zeros deflate to ~4 KiB: a small zip bomb against a 1 MiB limit.
+        { name: "bomb.bin", content: Buffer.alloc(4 * 1024 * 1024), method: "deflated" },
+        { name: "after.txt", content: Buffer.from(`${keys[1]}\n`), method: "deflated" },
+        { name: "stored.txt", content: Buffer.from(`${keys[2]}\n`), method: "stored" },
+      ]),
+    );
+    const found: [string, string][] = [];
+    const problems: [string, string][] = [];
+
+    await scanZipEntries(
+      archive,
+      statSync(archive).size,
+      { prefixes: ["smk_"], mode: "text", maxInflated: 1024 * 1024 },
+      (entry, finding) => found.push([entry, finding.keyHash]),
+      (entry, message) => problems.push([entry, message]),
+    );
+
+    expect(found).toEqual([
+      ["early.txt", keyHash(keys[0] as string)],
+      ["stored.txt", keyHash(keys[2] as string)],
+    ]);
+    expect(problems.map(([entry]) => entry)).toEqual(["bomb.bin", "after.txt"]);
+    expect(problems[0]?.[1]).toMatch(/only its first 1 MiB scanned/);
+    expect(problems[1]?.[1]).toMatch(/^not scanned: .* inflate past 1 MiB/);
   });
 
   it("streams a 2 GB sparse file with a key near its end in bounded memory", () => {
