@@ -3,6 +3,7 @@ import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import type { Construct } from "constructs";
 import { AnomalyDetection } from "./constructs/anomaly-detection.js";
 import { Console } from "./constructs/console.js";
+import { EDGE_WEB_ACL_CONTEXT, EdgeProtection } from "./constructs/edge-protection.js";
 import { GitHubScanners } from "./constructs/github-scanners.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
 import { LeakResponse } from "./constructs/leak-response.js";
@@ -102,5 +103,10 @@ export class StatelessStack extends Stack {
       },
       securityAlerts: stateful.securityAlerts,
     });
+    // Optional CloudFront + WAF front (docs/deploy.md), off unless `-c keywatch:edge=true`.
+    if (EdgeProtection.enabled(this)) {
+      const webAclArn = this.node.tryGetContext(EDGE_WEB_ACL_CONTEXT) as string | undefined;
+      new EdgeProtection(this, "Edge", { api: this.publicApi, ...(webAclArn ? { webAclArn } : {}) });
+    }
   }
 }

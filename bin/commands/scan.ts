@@ -4,6 +4,7 @@ import { DEFAULT_PREFIX, PREFIX_PATTERN } from "../../lambdas/domain/key-format.
 import type { ScanFinding } from "../../lambdas/domain/key-scanner.js";
 import { type ReportedKey, sarifLog } from "../scan/sarif-log.js";
 import { scanFile, scanSource } from "../scan/scan-source.js";
+import { escapeUnsafeCharacters, shownName as shown } from "../scan/terminal-text.js";
 import { walkPaths } from "../scan/walk-paths.js";
 import { looksLikeZip, scanZipEntries } from "../scan/zip-entries.js";
 
@@ -62,15 +63,6 @@ function parseOptions(args: string[]) {
   });
 }
 
-/** One line, whatever bytes a file name holds. */
-function shown(path: string): string {
-  for (let i = 0; i < path.length; i++) {
-    const code = path.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return JSON.stringify(path);
-  }
-  return path;
-}
-
 function toolVersion(): string {
   for (const relative of ["../../../package.json", "../../package.json"]) {
     try {
@@ -114,12 +106,13 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
       keyHash: finding.keyHash,
     };
     if (options.format === "sarif") reported.push(key);
-    else io.stdout(`${JSON.stringify(key)}\n`);
+    // File and entry names are the input's: control and bidi characters go out as \uXXXX.
+    else io.stdout(`${escapeUnsafeCharacters(JSON.stringify(key))}\n`);
     found = true;
   };
   const problem = (path: string, message: string) => {
     failed = true;
-    io.stderr(`keywatch scan: ${shown(path)}: ${message}\n`);
+    io.stderr(`keywatch scan: ${shown(path)}: ${escapeUnsafeCharacters(message)}\n`);
   };
   const paths = options.paths.length === 0 ? ["-"] : options.paths;
   const fileOptions = { prefixes: options.prefixes, mode: "text" as const };
@@ -142,17 +135,22 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
     for await (const event of walkPaths([path], visited)) {
       if (event.kind === "error") problem(event.path, event.message);
       else if (event.kind === "skipped")
-        io.stderr(`keywatch scan: skipped ${shown(event.path)}: ${event.reason}\n`);
+        io.stderr(`keywatch scan: skipped ${shown(event.path)}: ${escapeUnsafeCharacters(event.reason)}\n`);
       else {
         // Held back until the archive's entries are scanned: a key inside an entry is reported once, by entry.
         const raw: ScanFinding[] = [];
         const inEntries: [string, ScanFinding][] = [];
+        const entryProblems: [string, string][] = [];
         let failure: unknown;
         try {
           const source = await scanFile(event.path, fileOptions, (finding) => raw.push(finding));
           if (looksLikeZip(source.magic)) {
-            await scanZipEntries(event.path, event.size, fileOptions, (entry, finding) =>
-              inEntries.push([entry, finding]),
+            await scanZipEntries(
+              event.path,
+              event.size,
+              fileOptions,
+              (entry, finding) => inEntries.push([entry, finding]),
+              (entry, message) => entryProblems.push([entry, message]),
             );
           }
         } catch (error) {
@@ -162,12 +160,13 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
         const reportedInEntries = new Set(inEntries.map(([, finding]) => finding.keyHash));
         for (const finding of raw) if (!reportedInEntries.has(finding.keyHash)) report(event.path, finding);
         for (const [entry, finding] of inEntries) report(`${event.path}!${entry}`, finding);
+        for (const [entry, message] of entryProblems) problem(`${event.path}!${entry}`, message);
         if (failure !== undefined) problem(event.path, describeReadError(failure));
       }
     }
   }
   if (options.format === "sarif")
-    io.stdout(`${JSON.stringify(sarifLog(reported, toolVersion()), null, 2)}\n`);
+    io.stdout(`${escapeUnsafeCharacters(JSON.stringify(sarifLog(reported, toolVersion()), null, 2))}\n`);
   if (found) return EXIT_KEYS_FOUND;
   return failed ? EXIT_ERROR : EXIT_CLEAN;
 }

@@ -1,11 +1,11 @@
 import { mkdirSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "../../lambdas/adapters/clock.js";
 import { systemClock } from "../../lambdas/adapters/clock.js";
 import { createConsoleAnomalies } from "../../lambdas/adapters/console-anomalies.js";
 import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incident-repository.js";
-import { type Route, routeRequests } from "../../lambdas/adapters/local-http.js";
+import { createLocalHttpServer, type Route } from "../../lambdas/adapters/local-http.js";
 import { CONSOLE_PAGE_PATHS, makeConsolePageHandler } from "../../lambdas/handlers/console.js";
 import { CONSOLE_API_ROUTES, makeConsoleApiHandler } from "../../lambdas/handlers/console-api.js";
 import { handler as healthz } from "../../lambdas/handlers/healthz.js";
@@ -176,7 +176,10 @@ export async function startLocalMonitor(
     `keywatch: DynamoDB at ${env.endpoint} (${env.ownsDynamoDb ? "started, data in" : "shared"} ${paths.dynamoDbData})`,
   );
   const ctx: RunnerContext = { settings, env, paths, clock: options.clock ?? systemClock, log };
-  const server = createServer(routeRequests(localRoutes(ctx)));
+  const server = createLocalHttpServer(localRoutes(ctx), {
+    allowedHosts: settings.allowedHosts,
+    onError: (routeKey, error) => log(`keywatch: ${routeKey} failed: ${(error as Error)?.name ?? "error"}`),
+  });
   let port: number;
   try {
     port = await listen(server, settings.port);

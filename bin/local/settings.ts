@@ -14,6 +14,17 @@ export const LocalSettingsSchema = z
     GITHUB_API_URL: z.string().url().optional(),
     GITHUB_TOKEN: z.string().min(1).optional(),
     DYNAMODB_ENDPOINT: z.string().url().optional(),
+    /** Extra host names /api/* answers to besides 127.0.0.1, localhost and [::1] (DNS rebinding guard). */
+    KEYWATCH_ALLOWED_HOSTS: z
+      .string()
+      .optional()
+      .transform((v) =>
+        (v ?? "")
+          .split(",")
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/, "a host name without port"))),
   })
   .transform((env) => ({
     port: env.PORT,
@@ -30,6 +41,7 @@ export const LocalSettingsSchema = z
       token: env.GITHUB_TOKEN,
     },
     dynamoDbEndpoint: env.DYNAMODB_ENDPOINT,
+    allowedHosts: env.KEYWATCH_ALLOWED_HOSTS,
   }));
 
 export type LocalSettings = z.infer<typeof LocalSettingsSchema>;

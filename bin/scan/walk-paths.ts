@@ -22,6 +22,7 @@ function describe(error: unknown): string {
   if (code === "ENOENT") return "no such file or directory";
   if (code === "EACCES" || code === "EPERM") return "permission denied";
   if (code === "ELOOP") return "too many levels of symbolic links";
+  if (code === "ENAMETOOLONG") return "path longer than the system allows (PATH_MAX): not read";
   return code ?? (error as Error).message;
 }
 
@@ -43,7 +44,7 @@ export async function* walkPaths(
       yield { kind: "error", path, message: describe(error) };
       continue;
     }
-    if (stats.isDirectory()) yield* walkDirectory(path, stats, [], visited);
+    if (stats.isDirectory()) yield* walkDirectory(path, stats, visited);
     else if (!visited.has(identity(stats))) {
       visited.add(identity(stats));
       yield { kind: "file", path, size: stats.size, explicit: true };
@@ -51,30 +52,66 @@ export async function* walkPaths(
   }
 }
 
-async function* walkDirectory(
+/** A directory being listed: its sorted entries and how far the walk has got through them. */
+interface Frame {
+  path: string;
+  id: string;
+  entries: Dirent[];
+  next: number;
+}
+
+type Opened = { frame: Frame } | { event: WalkEvent } | undefined;
+
+async function openDirectory(
   path: string,
   stats: Stats,
-  ancestors: readonly string[],
+  onPath: Set<string>,
   visited: Set<string>,
-): AsyncGenerator<WalkEvent> {
+): Promise<Opened> {
   const id = identity(stats);
-  if (ancestors.includes(id)) {
-    yield { kind: "skipped", path, reason: "directory loop (a link to one of its own parents)" };
-    return;
+  if (onPath.has(id)) {
+    return { event: { kind: "skipped", path, reason: "directory loop (a link to one of its own parents)" } };
   }
-  if (visited.has(id)) return;
+  if (visited.has(id)) return undefined;
   visited.add(id);
   let entries: Dirent[];
   try {
     entries = await readdir(path, { withFileTypes: true });
   } catch (error) {
-    yield { kind: "error", path, message: describe(error) };
-    return;
+    return { event: { kind: "error", path, message: describe(error) } };
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const lineage = [...ancestors, id];
-  for (const entry of entries) {
-    const child = join(path, entry.name);
+  onPath.add(id);
+  return { frame: { path, id, entries, next: 0 } };
+}
+
+/**
+ * Depth-first, in name order, with an explicit stack: a tree thousands of levels deep costs one
+ * frame per level in an array, not nested generators (which overflowed the call stack at ~2,000).
+ */
+async function* walkDirectory(
+  root: string,
+  rootStats: Stats,
+  visited: Set<string>,
+): AsyncGenerator<WalkEvent> {
+  /** Identities of the directories from the root to the current one: a link to one of them is a loop. */
+  const onPath = new Set<string>();
+  const stack: Frame[] = [];
+  const enter = (opened: Opened): WalkEvent | undefined => {
+    if (opened && "frame" in opened) stack.push(opened.frame);
+    return opened && "event" in opened ? opened.event : undefined;
+  };
+  const first = enter(await openDirectory(root, rootStats, onPath, visited));
+  if (first) yield first;
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1] as Frame;
+    const entry = frame.entries[frame.next++];
+    if (!entry) {
+      stack.pop();
+      onPath.delete(frame.id);
+      continue;
+    }
+    const child = join(frame.path, entry.name);
     if (entry.isDirectory() && SKIPPED_DIRECTORIES.has(entry.name)) continue;
     if (!entry.isSymbolicLink() && !entry.isDirectory() && !entry.isFile()) {
       // Reading a FIFO or a device found while recursing could block forever or never end.
@@ -99,7 +136,8 @@ async function* walkDirectory(
     }
     if (childStats.isDirectory()) {
       if (entry.isSymbolicLink() && SKIPPED_DIRECTORIES.has(entry.name)) continue;
-      yield* walkDirectory(child, childStats, lineage, visited);
+      const event = enter(await openDirectory(child, childStats, onPath, visited));
+      if (event) yield event;
     } else if (childStats.isFile()) {
       if (visited.has(identity(childStats))) continue;
       visited.add(identity(childStats));

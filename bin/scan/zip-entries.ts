@@ -93,31 +93,61 @@ async function archiveEntries(path: string, size: number): Promise<ArchiveEntry[
   }
 }
 
-async function* capped(chunks: AsyncIterable<Buffer>, budget: { left: number }): AsyncGenerator<Buffer> {
+/** Entries inflate into this budget; past it they are reported, not silently dropped. */
+interface InflateBudget {
+  left: number;
+}
+
+class BudgetSpent extends Error {}
+
+async function* capped(chunks: AsyncIterable<Buffer>, budget: InflateBudget): AsyncGenerator<Buffer> {
   for await (const chunk of chunks) {
-    budget.left -= chunk.length;
-    if (budget.left < 0) {
-      throw new ZipArchiveError(`zip entries inflate to more than ${MAX_INFLATED_PER_ARCHIVE} bytes`);
+    if (chunk.length > budget.left) {
+      // The part that fits is still scanned: a key before the limit is found.
+      if (budget.left > 0) yield chunk.subarray(0, budget.left);
+      budget.left = 0;
+      throw new BudgetSpent();
     }
+    budget.left -= chunk.length;
     yield chunk;
   }
 }
 
+export interface ZipScanOptions extends SourceScanOptions {
+  /** Inflated bytes allowed per archive (default MAX_INFLATED_PER_ARCHIVE). */
+  maxInflated?: number;
+}
+
+const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+
 /**
  * Scans each entry of a zip archive on its own, inflating deflated ones, so findings name the
  * entry and a stored entry's first byte is not glued to the header bytes before it. Nested
- * archives are not opened; the inflated total is capped so a zip bomb ends in an error.
+ * archives are not opened. The inflated total is capped so a zip bomb can't run for ever, but
+ * the walk goes on past it: stored entries are still scanned, and every entry the cap cut short
+ * or kept from being inflated is reported through `onProblem` (a key is never hidden silently),
+ * as is a corrupt entry.
  */
 export async function scanZipEntries(
   path: string,
   size: number,
-  options: SourceScanOptions,
+  options: ZipScanOptions,
   onFinding: (entry: string, finding: ScanFinding) => void,
+  onProblem: (entry: string, message: string) => void,
 ): Promise<void> {
   const entries = await archiveEntries(path, size);
   if (!entries) return;
-  const budget = { left: MAX_INFLATED_PER_ARCHIVE };
+  const limit = options.maxInflated ?? MAX_INFLATED_PER_ARCHIVE;
+  const budget: InflateBudget = { left: limit };
+  const scanOptions: SourceScanOptions = { prefixes: options.prefixes, mode: options.mode };
   for (const entry of entries) {
+    if (entry.deflated && budget.left <= 0) {
+      onProblem(
+        entry.name,
+        `not scanned: the archive's entries inflate past ${mib(limit)} (the per-archive limit against zip bombs)`,
+      );
+      continue;
+    }
     const end = Math.min(entry.localHeaderOffset + entry.compressedSize, size) - 1;
     const source = createReadStream(path, { start: entry.localHeaderOffset, end, highWaterMark: 1 << 20 });
     const inflater = entry.deflated ? createInflateRaw() : undefined;
@@ -125,15 +155,20 @@ export async function scanZipEntries(
       source.on("error", (error) => inflater.destroy(error));
       source.pipe(inflater);
     }
+    const before = budget.left;
     try {
-      await scanSource(capped(inflater ?? source, budget), options, (finding) =>
-        onFinding(entry.name, finding),
-      );
+      // Stored entries are bytes of the file itself: bounded by its size, never charged to the budget.
+      const chunks = inflater ? capped(inflater, budget) : source;
+      await scanSource(chunks, scanOptions, (finding) => onFinding(entry.name, finding));
     } catch (error) {
-      if (error instanceof ZipArchiveError) throw error;
-      throw new ZipArchiveError(`zip entry ${JSON.stringify(entry.name)}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      if (error instanceof BudgetSpent) {
+        onProblem(
+          entry.name,
+          `only its first ${mib(before)} scanned: the archive's entries inflate past ${mib(limit)} (the per-archive limit against zip bombs)`,
+        );
+      } else {
+        onProblem(entry.name, `corrupt entry: ${(error as Error).message}`);
+      }
     } finally {
       source.destroy();
       inflater?.destroy();

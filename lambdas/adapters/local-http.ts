@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
 /** An HTTP API (payload v2) handler: the same function runs behind API Gateway and in the local server. */
@@ -15,6 +15,62 @@ export interface Route {
 /** Requests above this are cut off before they are buffered (API Gateway's own payload limit is 10 MB). */
 export const LOCAL_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/** Host names the local server answers to on `/api/*` (with the port it listens on). */
+export const LOOPBACK_HOSTS: readonly string[] = ["127.0.0.1", "localhost", "[::1]"];
+
+/** Paths whose requests must come from an allowed Host and, when a browser sends one, Origin. */
+const GUARDED_PREFIX = "/api/";
+
+export interface LocalHttpOptions {
+  /**
+   * Extra host names (no port) accepted in `Host` and `Origin` on `/api/*`, besides the loopback
+   * names. The port must always be the one the server listens on.
+   */
+  allowedHosts?: readonly string[];
+  /** Told about every request that failed inside the server (never the request's content). */
+  onError?: (routeKey: string, error: unknown) => void;
+}
+
+/** Timeouts of the local server: a client that stalls gets a 408 and its socket back, never a held slot. */
+export interface LocalServerTimeouts {
+  /** Time to receive the request line and all headers (slowloris). */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request, body included (a body dripped a byte at a time). */
+  requestTimeoutMs: number;
+  /** Idle time allowed on a kept-alive connection between requests. */
+  keepAliveTimeoutMs: number;
+  /** How often Node checks the two timeouts above (they fire at most this late). */
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_LOCAL_TIMEOUTS: LocalServerTimeouts = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
+};
+
+/** A request the server refuses before any handler runs; becomes a 4xx answer. */
+export class LocalRequestError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "LocalRequestError";
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch (error) {
+    // `%ZZ` or a lone `%E0`: a URIError that used to escape the listener and end the process.
+    throw new LocalRequestError(400, "malformed percent-encoding in the request path", { cause: error });
+  }
+}
+
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const want = pattern.split("/");
   const got = path.split("/");
@@ -25,21 +81,94 @@ function matchPath(pattern: string, path: string): Record<string, string> | unde
     const g = got[i] as string;
     if (w.startsWith("{") && w.endsWith("}")) {
       if (!g) return undefined;
-      params[w.slice(1, -1)] = decodeURIComponent(g);
+      params[w.slice(1, -1)] = g;
     } else if (w !== g) return undefined;
   }
+  // Decoded only once the route matched, so a bad escape in an unknown path is still a 404.
+  for (const [name, raw] of Object.entries(params)) params[name] = decodeSegment(raw);
   return params;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | "too_large"> {
+function parseRequestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? "/", "http://localhost");
+  } catch (error) {
+    throw new LocalRequestError(400, "malformed request target", { cause: error });
+  }
+}
+
+/** Reads the body up to the limit; rejects when the client goes away before it is complete. */
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > LOCAL_MAX_BODY_BYTES) {
+    throw new LocalRequestError(413, `request body larger than ${LOCAL_MAX_BODY_BYTES} bytes`);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > LOCAL_MAX_BODY_BYTES) return "too_large";
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > LOCAL_MAX_BODY_BYTES) {
+        throw new LocalRequestError(413, `request body larger than ${LOCAL_MAX_BODY_BYTES} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof LocalRequestError) throw error;
+    throw new LocalRequestError(400, "request body ended before it was complete", { cause: error });
   }
-  return Buffer.concat(chunks);
+  // Some aborts end the stream quietly: a body shorter than declared never reaches a handler.
+  if (!req.complete) throw new LocalRequestError(400, "request body ended before it was complete");
+  return Buffer.concat(chunks, size);
+}
+
+function splitHost(value: string): { name: string; port: string } | undefined {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(value.trim());
+  if (!match) return undefined;
+  return { name: (match[1] as string).toLowerCase(), port: match[2] ?? "" };
+}
+
+/**
+ * DNS rebinding and cross-site guard for `/api/*`: a page on another site that resolves its own
+ * name to 127.0.0.1 sends its own name as Host, and a cross-site fetch carries its Origin.
+ */
+export function checkApiCaller(req: IncomingMessage, allowedHosts: ReadonlySet<string>): void {
+  const port = String(req.socket.localPort ?? "");
+  const host = splitHost(req.headers.host ?? "");
+  if (!host || !allowedHosts.has(host.name) || host.port !== port) {
+    throw new LocalRequestError(
+      421,
+      `Host ${JSON.stringify(req.headers.host ?? "")} is not this server: /api/* answers only to ${[...allowedHosts].map((h) => `${h}:${port}`).join(", ")} (DNS rebinding guard)`,
+    );
+  }
+  const origin = req.headers.origin;
+  if (origin === undefined) {
+    // Browsers send Origin on every cross-origin request; what is left are same-origin GETs and non-browser clients.
+    if (req.headers["sec-fetch-site"] === "cross-site") {
+      throw new LocalRequestError(403, "cross-site request refused on /api/*");
+    }
+    return;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    parsed = undefined;
+  }
+  const originHost = parsed ? splitHost(parsed.host) : undefined;
+  const originPort = parsed ? parsed.port || (parsed.protocol === "https:" ? "443" : "80") : "";
+  if (
+    !parsed ||
+    (parsed.protocol !== "http:" && parsed.protocol !== "https:") ||
+    !originHost ||
+    !allowedHosts.has(originHost.name) ||
+    originPort !== port
+  ) {
+    throw new LocalRequestError(
+      403,
+      `Origin ${JSON.stringify(origin)} may not call /api/*: only pages served by this server may`,
+    );
+  }
 }
 
 /** Builds the API Gateway v2 event for a Node request, as API Gateway would (binary bodies base64). */
@@ -49,7 +178,7 @@ export function toApiGatewayEvent(
   routeKey: string,
   pathParameters: Record<string, string>,
 ): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? "/", "http://localhost");
+  const url = parseRequestUrl(req);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
@@ -90,36 +219,130 @@ export function toApiGatewayEvent(
   } as APIGatewayProxyEventV2;
 }
 
-/** Node `request` listener that dispatches to the routes like API Gateway does. */
-export function routeRequests(routes: Route[]) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const candidates = routes
-      .map((route) => ({ route, params: matchPath(route.path, path) }))
-      .filter((c): c is { route: Route; params: Record<string, string> } => c.params !== undefined);
-    const match = candidates.find((c) => c.route.method === req.method);
-    if (!match) {
-      res.writeHead(candidates.length > 0 ? 405 : 404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ message: candidates.length > 0 ? "Method Not Allowed" : "Not Found" }));
-      return;
-    }
-    const body = await readBody(req);
-    if (body === "too_large") {
-      res.writeHead(413, { "content-type": "application/json", connection: "close" });
-      res.end(JSON.stringify({ message: "Request Entity Too Large" }));
-      return;
-    }
-    const routeKey = `${match.route.method} ${match.route.path}`;
+/** An error answer, if the response can still carry one; otherwise the connection is dropped. */
+function answerError(res: ServerResponse, statusCode: number, message: string): void {
+  if (res.headersSent || res.writableEnded || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  // 413 and aborted bodies leave unread bytes on the socket: close it rather than parse them as a request.
+  const close = statusCode === 413 || statusCode === 400;
+  res.writeHead(statusCode, {
+    "content-type": "application/json",
+    ...(close ? { connection: "close" } : {}),
+  });
+  res.end(JSON.stringify({ message }));
+}
+
+function writeResult(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+  const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
+  if (result.cookies?.length) headers["set-cookie"] = result.cookies.join(", ");
+  // writeHead throws on an invalid status or header value: caught by the caller as a 500.
+  res.writeHead(result.statusCode ?? 200, headers as Record<string, string>);
+  res.end(result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : (result.body ?? ""));
+}
+
+async function dispatch(
+  routes: Route[],
+  allowedHosts: ReadonlySet<string>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const path = parseRequestUrl(req).pathname;
+  if (path.startsWith(GUARDED_PREFIX)) checkApiCaller(req, allowedHosts);
+  const candidates: { route: Route; params: Record<string, string> }[] = [];
+  let decodeError: unknown;
+  for (const route of routes) {
     try {
-      const result = await match.route.handler(toApiGatewayEvent(req, body, routeKey, match.params));
-      const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
-      if (result.cookies?.length) headers["set-cookie"] = result.cookies.join(", ");
-      res.writeHead(result.statusCode ?? 200, headers as Record<string, string>);
-      res.end(result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : (result.body ?? ""));
-    } catch {
-      // Same as API Gateway: a handler that throws is a 500 with no detail leaked.
-      res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ message: "Internal Server Error" }));
+      const params = matchPath(route.path, path);
+      if (params) candidates.push({ route, params });
+    } catch (error) {
+      decodeError = error;
+    }
+  }
+  const match = candidates.find((c) => c.route.method === req.method);
+  if (!match) {
+    if (decodeError) throw decodeError;
+    const allowed = candidates.length > 0;
+    answerError(res, allowed ? 405 : 404, allowed ? "Method Not Allowed" : "Not Found");
+    req.resume();
+    return;
+  }
+  const routeKey = `${match.route.method} ${match.route.path}`;
+  const body = await readBody(req);
+  let result: APIGatewayProxyStructuredResultV2;
+  try {
+    result = await match.route.handler(toApiGatewayEvent(req, body, routeKey, match.params));
+  } catch (error) {
+    // Same as API Gateway: a handler that throws is a 500 with no detail leaked.
+    throw new HandlerFailure(routeKey, error);
+  }
+  if (res.destroyed) return;
+  try {
+    writeResult(res, result);
+  } catch (error) {
+    throw new HandlerFailure(routeKey, error);
+  }
+}
+
+class HandlerFailure extends Error {
+  constructor(
+    readonly routeKey: string,
+    cause: unknown,
+  ) {
+    super(`${routeKey} failed`, { cause });
+    this.name = "HandlerFailure";
+  }
+}
+
+/**
+ * Node `request` listener that dispatches to the routes like API Gateway does. Whatever a
+ * request does (bad escapes, a body cut off mid-way, a handler that throws), its failure is a
+ * 4xx/5xx answer or a dropped connection, never an exception that ends the process.
+ */
+export function routeRequests(routes: Route[], options: LocalHttpOptions = {}) {
+  const allowedHosts = new Set(
+    [...LOOPBACK_HOSTS, ...(options.allowedHosts ?? [])].map((h) => h.toLowerCase()),
+  );
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // A client that resets the connection makes these emit 'error'; without a listener that is fatal.
+    req.on("error", () => {});
+    res.on("error", () => {});
+    try {
+      await dispatch(routes, allowedHosts, req, res);
+    } catch (error) {
+      if (error instanceof LocalRequestError) {
+        answerError(res, error.statusCode, error.message);
+        // Drain what is left so the 4xx reaches a client still sending (it is small: the limit holds).
+        if (!req.complete && error.statusCode !== 413) req.resume();
+        return;
+      }
+      const routeKey = error instanceof HandlerFailure ? error.routeKey : `${req.method} ${req.url}`;
+      options.onError?.(routeKey, error instanceof HandlerFailure ? error.cause : error);
+      answerError(res, 500, "Internal Server Error");
     }
   };
+}
+
+/**
+ * The local HTTP server: the routes above, plus timeouts so a client that stalls on its headers
+ * or drips its body can't hold a connection, and a 400 for requests Node can't parse.
+ */
+export function createLocalHttpServer(
+  routes: Route[],
+  options: LocalHttpOptions & { timeouts?: Partial<LocalServerTimeouts> } = {},
+): Server {
+  const timeouts = { ...DEFAULT_LOCAL_TIMEOUTS, ...options.timeouts };
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+    },
+    routeRequests(routes, options),
+  );
+  // Idle sockets (opened, nothing sent) are closed too: headersTimeout only starts with the first byte.
+  server.setTimeout(timeouts.requestTimeoutMs, (socket) => socket.destroy());
+  return server;
 }

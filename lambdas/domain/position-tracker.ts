@@ -133,7 +133,10 @@ function unquoteC(quoted: string): string {
 }
 
 function unquotePath(raw: string): string {
-  let path = raw.replace(/\t.*$/, "");
+  // The path ends at the first tab (a timestamp may follow). indexOf, not /\t.*$/: that regex
+  // retries at every tab when a \r or U+2028 stops `.`, which is quadratic in the line length.
+  const tab = raw.indexOf("\t");
+  let path = tab === -1 ? raw : raw.slice(0, tab);
   if (path.length > 1 && path.startsWith('"') && path.endsWith('"')) path = unquoteC(path.slice(1, -1));
   return path.startsWith("b/") ? path.slice(2) : path;
 }

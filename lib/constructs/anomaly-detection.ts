@@ -18,6 +18,7 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { ACCESS_LOG_FORMAT } from "./access-log-format.js";
 import { KeywatchFunction } from "./keywatch-function.js";
+import { TABLE_ACCESS } from "./table-access.js";
 
 const GEO_DB = createRequire(import.meta.url).resolve(
   "@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb",
@@ -94,9 +95,9 @@ export class AnomalyDetection extends Construct {
         ...(props.thresholds ? { ANOMALY_THRESHOLDS: props.thresholds } : {}),
       },
     })
-      .useTable("keys", props.tables.keys, "read")
-      .useTable("anomalies", props.tables.anomalies, "readWrite")
-      .useTable("state", props.tables.state, "readWrite");
+      .useTable("keys", props.tables.keys, TABLE_ACCESS.anomalyDetector.keys)
+      .useTable("anomalies", props.tables.anomalies, TABLE_ACCESS.anomalyDetector.anomalies)
+      .useTable("state", props.tables.state, TABLE_ACCESS.anomalyDetector.state);
     props.securityAlerts.grantPublish(this.detector.fn);
     // The security topic is encrypted with the data key; granted on the role, not the key policy.
     this.detector.fn.addToRolePolicy(

@@ -16,6 +16,7 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { KeywatchFunction } from "./keywatch-function.js";
 import type { PublicApi } from "./public-api.js";
+import { TABLE_ACCESS } from "./table-access.js";
 
 export interface ConsoleProps {
   api: PublicApi;
@@ -101,8 +102,8 @@ export class Console extends Construct {
       handler: "console-api",
       description: "keywatch: security console API (incidents, actions, anomaly counts)",
     })
-      .useTable("incidents", props.incidents, "readWrite")
-      .useTable("anomalies", props.anomalies, "read");
+      .useTable("incidents", props.incidents, TABLE_ACCESS.consoleApi.incidents)
+      .useTable("anomalies", props.anomalies, TABLE_ACCESS.consoleApi.anomalies);
 
     for (const path of PAGE_PATHS) {
       const before = new Set(props.api.api.node.children);

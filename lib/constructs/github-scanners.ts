@@ -15,6 +15,7 @@ import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { KeywatchFunction } from "./keywatch-function.js";
+import { TABLE_ACCESS } from "./table-access.js";
 
 export interface GitHubScannersProps {
   tables: { keys: ITable; incidents: ITable; state: ITable };
@@ -85,9 +86,14 @@ export class GitHubScanners extends Construct {
     for (const scanner of [this.poller, this.sweep]) {
       // recordFindings reads and quarantines keys and opens incidents; the state table holds the cursors.
       scanner
-        .useTable("keys", props.tables.keys, "readWrite")
-        .useTable("incidents", props.tables.incidents, "readWrite")
-        .useTable("state", props.tables.state, "readWrite");
+        .useTable("keys", props.tables.keys, TABLE_ACCESS.recordFindings.keys)
+        .useTable("incidents", props.tables.incidents, TABLE_ACCESS.recordFindings.incidents)
+        .useTable(
+          "state",
+          props.tables.state,
+          (scanner === this.poller ? TABLE_ACCESS.eventsPollerState : TABLE_ACCESS.codeSearchSweepState)
+            .state,
+        );
       this.token.grantRead(scanner.fn);
     }
 

@@ -5,6 +5,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { KeywatchFunction } from "./keywatch-function.js";
+import { TABLE_ACCESS } from "./table-access.js";
 
 export interface KeyAuthorizerProps {
   keysTable: ITable;
@@ -36,7 +37,7 @@ export class KeyAuthorizer extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(5),
       environment: { KEY_PREFIXES: props.keyPrefixes, KEY_CACHE_TTL_MS: String(ttl) },
-    }).useTable("keys", props.keysTable, "read");
+    }).useTable("keys", props.keysTable, TABLE_ACCESS.keyAuthorizer.keys);
     this.authorizer = new HttpLambdaAuthorizer("KeyAuthorizer", this.function.fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       // No API Gateway cache: a quarantined key must stop working within the function's own TTL.

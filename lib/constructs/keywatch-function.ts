@@ -3,7 +3,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Architecture, LoggingFormat, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -12,6 +12,7 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { TABLES, type TableKey } from "../../lambdas/adapters/table-specs.js";
+import { type TableAction, WRITE_ACTIONS } from "./table-access.js";
 
 export interface KeywatchFunctionProps {
   /** Handler file under lambdas/handlers/, without extension, e.g. "notifier". */
@@ -34,7 +35,8 @@ const HANDLERS_DIR = fileURLToPath(new URL("../../lambdas/handlers/", import.met
 /**
  * A keywatch Lambda: Node.js 22 on arm64, bundled by esbuild, JSON logs with a retention,
  * X-Ray tracing, an errors alarm, and (for async invocations) a dead-letter queue with an alarm.
- * `useTable` grants one table and passes its name the way lambdas/adapters/config.ts reads it.
+ * `useTable` grants the exact actions on one table and passes its name the way
+ * lambdas/adapters/config.ts reads it.
  */
 export class KeywatchFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -122,12 +124,38 @@ export class KeywatchFunction extends Construct {
     this.errorsAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
   }
 
-  /** Grants the table (read or read/write) and sets the env var the runtime reads its name from. */
-  useTable(key: TableKey, table: ITable, access: "read" | "readWrite"): this {
-    if (access === "read") table.grantReadData(this.fn);
-    else table.grantReadWriteData(this.fn);
+  /**
+   * Grants exactly `actions` on the table (and its indexes) and sets the env var the runtime reads
+   * its name from. The data key gets decrypt for reads, plus encrypt for writes, as CDK's own
+   * grantReadData/grantWriteData do; nothing else (no Scan, DeleteItem or BatchWriteItem unless listed).
+   */
+  useTable(key: TableKey, table: ITable, actions: readonly TableAction[]): this {
+    if (actions.length === 0) throw new Error(`useTable(${key}): no actions to grant`);
+    const unique = [...new Set(actions)].sort();
+    const onTable = unique.filter((a) => a !== "QueryIndex");
+    if (onTable.length > 0) {
+      this.fn.addToRolePolicy(
+        new PolicyStatement({ actions: onTable.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
+      );
+    }
+    // Only the GSIs' ARN, and only for Query: item actions can't address an index anyway.
+    const indexed = unique.includes("QueryIndex");
+    if (indexed) {
+      if (TABLES[key].indexes.length === 0)
+        throw new Error(`useTable(${key}): QueryIndex on a table without indexes`);
+      this.fn.addToRolePolicy(
+        new PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${table.tableArn}/index/*`] }),
+      );
+    }
+    const writes = unique.some((action) => WRITE_ACTIONS.has(action));
+    table.encryptionKey?.grant(
+      this.fn,
+      "kms:Decrypt",
+      "kms:DescribeKey",
+      ...(writes ? ["kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"] : []),
+    );
     this.fn.addEnvironment(TABLES[key].envVar, table.tableName);
-    this.acknowledgeTableGrant(table);
+    this.acknowledgeTableGrant(table, indexed);
     return this;
   }
 
@@ -135,7 +163,7 @@ export class KeywatchFunction extends Construct {
    * A table grant's only wildcards, acknowledged where the grant is made: the table's own GSIs
    * (`<table>/index/*`) and the KMS data-key actions DynamoDB needs on the customer-managed key.
    */
-  private acknowledgeTableGrant(table: ITable): void {
+  private acknowledgeTableGrant(table: ITable, indexed: boolean): void {
     const grants = this.fn.role?.node.tryFindChild("DefaultPolicy");
     if (!grants) return;
     const acknowledge = (id: string, reason: string) => {
@@ -149,9 +177,10 @@ export class KeywatchFunction extends Construct {
         "Data-key actions DynamoDB (and SNS/SQS) need on keywatch's customer-managed key, from the grants.",
       );
     }
+    if (!indexed) return;
     acknowledge(
       `AwsSolutions-IAM5[Resource::${nagArnOf(table)}/index/*]`,
-      "This table's own GSIs, granted with the table by useTable; no other table.",
+      "Query on this table's own GSIs (granted by useTable for QueryIndex only); no other table.",
     );
   }
 

@@ -9,6 +9,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { KeyAuthorizer } from "./key-authorizer.js";
 import { KeywatchFunction } from "./keywatch-function.js";
+import { TABLE_ACCESS } from "./table-access.js";
 
 export interface LeakResponseProps {
   alarmTopic: ITopic;
@@ -49,11 +50,11 @@ export class LeakResponse extends Construct {
         KEY_EVENTS_TOPIC_ARN: props.keyEvents.topicArn,
       },
     })
-      .useTable("incidents", props.tables.incidents, "readWrite")
+      .useTable("incidents", props.tables.incidents, TABLE_ACCESS.notifier.incidents)
       // The owner's contact only: the notifier never changes the registry.
-      .useTable("keys", props.tables.keys, "read")
-      .useTable("notifications", props.tables.notifications, "readWrite")
-      .useTable("reports", props.tables.reports, "read");
+      .useTable("keys", props.tables.keys, TABLE_ACCESS.notifier.keys)
+      .useTable("notifications", props.tables.notifications, TABLE_ACCESS.notifier.notifications)
+      .useTable("reports", props.tables.reports, TABLE_ACCESS.notifier.reports);
     props.securityAlerts.grantPublish(this.notifier.fn);
     props.keyEvents.grantPublish(this.notifier.fn);
 

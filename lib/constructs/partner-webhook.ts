@@ -6,7 +6,8 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { KeywatchFunction } from "./keywatch-function.js";
-import type { PublicApi } from "./public-api.js";
+import { type PublicApi, ROUTE_THROTTLES } from "./public-api.js";
+import { TABLE_ACCESS } from "./table-access.js";
 
 export interface PartnerWebhookProps {
   api: PublicApi;
@@ -51,12 +52,14 @@ export class PartnerWebhook extends Construct {
       },
     })
       // recordFindings reads and quarantines keys, and opens incidents.
-      .useTable("keys", props.keys, "readWrite")
-      .useTable("incidents", props.incidents, "readWrite");
+      .useTable("keys", props.keys, TABLE_ACCESS.recordFindings.keys)
+      .useTable("incidents", props.incidents, TABLE_ACCESS.recordFindings.incidents);
     props.githubToken?.grantRead(this.function.fn);
 
     const before = new Set(props.api.api.node.children);
     props.api.route(HttpMethod.POST, SECRET_SCANNING_PATH, this.function.fn);
+    // Its own budget: a flood of junk on the form or elsewhere can't get GitHub's deliveries refused.
+    props.api.throttleRoute(HttpMethod.POST, SECRET_SCANNING_PATH, ROUTE_THROTTLES.partnerWebhook);
     for (const route of props.api.api.node.children.filter((child) => !before.has(child))) {
       Validations.of(route).acknowledge({
         id: "AwsSolutions-APIG4",

@@ -1,5 +1,5 @@
 import { RemovalPolicy, Validations } from "aws-cdk-lib";
-import { type CfnStage, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
@@ -8,7 +8,8 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { TABLES } from "../../lambdas/adapters/table-specs.js";
 import { KeywatchFunction } from "./keywatch-function.js";
-import type { PublicApi } from "./public-api.js";
+import { type PublicApi, ROUTE_THROTTLES } from "./public-api.js";
+import { TABLE_ACCESS } from "./table-access.js";
 
 export interface ReportFormProps {
   api: PublicApi;
@@ -26,21 +27,17 @@ export interface ReportFormProps {
 
 /** The page and its assets (static, no data) and the report API. */
 const PAGE_PATHS = ["/report", "/report.js", "/report.css"];
-/** Stage throttle of POST /reports, below the API-wide default: a form needs little and is the easiest target. */
-export const REPORTS_ROUTE_THROTTLE = { rateLimit: 5, burstLimit: 20 };
+/** Route throttle of POST /reports: its own budget, apart from the webhook's and the stage default. */
+export const REPORTS_ROUTE_THROTTLE = ROUTE_THROTTLES.reports;
 
 /**
  * The public compromised-key report form: `GET /report` (+ script, stylesheet) and `POST /reports`.
  *
- * Abuse control is layered: the stage throttles the route; the function keeps a per-client
- * counter (HMAC of the /24 or /48 with the pepper secret below) in the state table, 10/hour by
- * default; bodies are capped at 64 KiB; a honeypot field drops bots.
- *
- * WAF: not attached. HTTP APIs can't be associated with a WAF web ACL (only REST APIs, ALBs,
- * CloudFront, AppSync...). The layers above cover a low-traffic form; if access logs or alarms
- * show abuse, put CloudFront in front of the API with a web ACL (rate-based rule per IP, e.g.
- * 100 requests / 5 min on /reports, plus AWSManagedRulesCommonRuleSet and Bot Control) and
- * restrict the API to CloudFront with a secret origin header.
+ * Abuse control is layered: the route has its own throttle (ROUTE_THROTTLES.reports, apart from
+ * the webhook's); the function keeps a per-client counter (HMAC of the /24 or /48 with the pepper
+ * secret below) in the state table, 10/hour by default; bodies are capped at 64 KiB; a honeypot
+ * field drops bots. HTTP APIs can't take a WAF web ACL themselves: the optional CloudFront + WAF
+ * front (EdgeProtection, context `keywatch:edge`) adds a per-IP rate-based rule on /reports.
  */
 export class ReportForm extends Construct {
   readonly page: KeywatchFunction;
@@ -88,8 +85,8 @@ export class ReportForm extends Construct {
       },
     })
       // recordFindings reads and quarantines keys, and opens incidents.
-      .useTable("keys", props.keys, "readWrite")
-      .useTable("incidents", props.incidents, "readWrite");
+      .useTable("keys", props.keys, TABLE_ACCESS.recordFindings.keys)
+      .useTable("incidents", props.incidents, TABLE_ACCESS.recordFindings.incidents);
     this.ipPepper.grantRead(this.reportsApi.fn);
     // Reports and counters: one write action each, and only on this feature's own items.
     this.grantOwnItems(props.reports, "reports", "dynamodb:PutItem", "REPORT#*");
@@ -112,11 +109,7 @@ export class ReportForm extends Construct {
       "Anyone must be able to report a leaked key without an account; abuse is limited by route throttling, " +
         "a per-network rate limit, a 64 KiB cap and a honeypot, and the answer never reveals whether a key is registered.",
     );
-    const stage = props.api.stage.node.defaultChild as CfnStage;
-    stage.addPropertyOverride("RouteSettings.POST /reports", {
-      ThrottlingRateLimit: REPORTS_ROUTE_THROTTLE.rateLimit,
-      ThrottlingBurstLimit: REPORTS_ROUTE_THROTTLE.burstLimit,
-    });
+    props.api.throttleRoute(HttpMethod.POST, "/reports", REPORTS_ROUTE_THROTTLE);
   }
 
   private grantOwnItems(table: ITable, key: "reports" | "state", action: string, leadingKey: string): void {

@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   openSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
   writeSync,
@@ -18,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { scanZipEntries } from "../../bin/scan/zip-entries.js";
 import { generateKey, keyHash, redactKey } from "../../lambdas/domain/key-format.js";
 import { zipFixture } from "../support/zip-fixture.js";
 
@@ -164,6 +166,36 @@ describe("scan paths", () => {
     expect(jsonLines(result.stdout).map((f) => f.file)).toEqual(["k.txt"]);
   });
 
+  it("escapes control, C1 and bidi characters of file names in JSON, SARIF and stderr", () => {
+    const dir = freshDir("hostile-names");
+    const key = generateKey();
+    // Shows as "invoicesj.png" with the override; ESC and CSI (0x9B) would drive the terminal.
+    const name = "invoice\u202egnp.js\u009b2J\u001b[31m\u2066";
+    writeFileSync(join(dir, name), key);
+    symlinkSync("nowhere", join(dir, `gone\u202e\u0085`));
+    const raw = (text: string) =>
+      [...text].filter((c) => {
+        const code = c.codePointAt(0) as number;
+        return (
+          (code < 0x20 && code !== 10) ||
+          (code >= 0x7f && code <= 0x9f) ||
+          (code >= 0x202a && code <= 0x202e) ||
+          (code >= 0x2066 && code <= 0x2069)
+        );
+      });
+
+    const json = keywatch(["scan", "."], { cwd: dir });
+    const sarif = keywatch(["scan", "--format", "sarif", "."], { cwd: dir });
+
+    expect(json.status).toBe(1);
+    expect(raw(json.stdout)).toEqual([]);
+    expect(raw(json.stderr)).toEqual([]);
+    expect(raw(sarif.stdout)).toEqual([]);
+    // Escaped as \uXXXX inside JSON strings: a consumer still gets the exact name back.
+    expect(jsonLines(json.stdout).map((f) => f.file)).toEqual([name]);
+    expect(json.stderr).toContain("\\u202e");
+  });
+
   it("exits 2 with one line on stderr for a missing path", () => {
     const result = keywatch(["scan", join(work, "does-not-exist")]);
 
@@ -186,6 +218,44 @@ describe("scan paths", () => {
       expect(result.stderr).toContain("s.sock");
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("walks a tree 2,050 directories deep without a stack overflow and finds the keys in it", () => {
+    const dir = freshDir("deep");
+    const keys = [generateKey(), generateKey()];
+    // Built level by level from inside (chdir + relative mkdir): the full path outgrows PATH_MAX.
+    const build = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `const fs = require("node:fs");
+         process.chdir(process.argv[1]);
+         for (let level = 1; level <= 2050; level++) {
+           fs.mkdirSync("d");
+           process.chdir("d");
+           if (level === 1000) fs.writeFileSync("k.txt", process.argv[2]);
+           if (level === 2000) fs.writeFileSync("k.txt", process.argv[3]);
+         }`,
+        dir,
+        ...keys,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(build.status, build.stderr).toBe(0);
+    try {
+      const result = keywatch(["scan", "."], { cwd: dir });
+
+      expect(result.stderr).not.toMatch(/RangeError|Maximum call stack/);
+      expect(result.status).toBe(1);
+      expect(
+        jsonLines(result.stdout)
+          .map((f) => f.keyHash)
+          .sort(),
+      ).toEqual(keys.map(keyHash).sort());
+    } finally {
+      // GNU rm walks with openat, so it can remove what a path-based rmSync can't reach.
+      spawnSync("rm", ["-rf", dir]);
     }
   });
 
@@ -267,7 +337,59 @@ describe("scan binary content", () => {
 
     expect(result.status).toBe(1);
     expect(jsonLines(result.stdout).map((f) => f.file)).toEqual(["bad.jar!ok.txt"]);
-    expect(result.stderr).toMatch(/bad\.jar: zip entry "broken\.bin"/);
+    expect(result.stderr).toMatch(/bad\.jar!broken\.bin: corrupt entry/);
+  });
+
+  it("goes on past a corrupt entry: a key in a later entry is still found", () => {
+    const dir = freshDir("corrupt-first");
+    const key = generateKey();
+    const zip = zipFixture([
+      { name: "broken.bin", content: Buffer.alloc(4000, 1), method: "deflated" },
+      { name: "later.txt", content: Buffer.from(`k=${key}\n`), method: "deflated" },
+    ]);
+    const broken = zip.indexOf("broken.bin") + "broken.bin".length;
+    zip.fill(0xff, broken, broken + 8);
+    writeFileSync(join(dir, "bad.zip"), zip);
+
+    const result = keywatch(["scan", "bad.zip"], { cwd: dir });
+
+    expect(result.status).toBe(1);
+    expect(jsonLines(result.stdout).map((f) => f.file)).toEqual(["bad.zip!later.txt"]);
+    expect(result.stderr).toMatch(/bad\.zip!broken\.bin: corrupt entry/);
+  });
+
+  it("scans on past the per-archive inflate limit and names every entry it cut short or left uninflated", async () => {
+    const dir = freshDir("zip-limit");
+    const keys = [generateKey(), generateKey(), generateKey()];
+    const archive = join(dir, "bomb.zip");
+    writeFileSync(
+      archive,
+      zipFixture([
+        { name: "early.txt", content: Buffer.from(`${keys[0]}\n`), method: "deflated" },
+        // 4 MiB of zeros deflate to ~4 KiB: a small zip bomb against a 1 MiB limit.
+        { name: "bomb.bin", content: Buffer.alloc(4 * 1024 * 1024), method: "deflated" },
+        { name: "after.txt", content: Buffer.from(`${keys[1]}\n`), method: "deflated" },
+        { name: "stored.txt", content: Buffer.from(`${keys[2]}\n`), method: "stored" },
+      ]),
+    );
+    const found: [string, string][] = [];
+    const problems: [string, string][] = [];
+
+    await scanZipEntries(
+      archive,
+      statSync(archive).size,
+      { prefixes: ["smk_"], mode: "text", maxInflated: 1024 * 1024 },
+      (entry, finding) => found.push([entry, finding.keyHash]),
+      (entry, message) => problems.push([entry, message]),
+    );
+
+    expect(found).toEqual([
+      ["early.txt", keyHash(keys[0] as string)],
+      ["stored.txt", keyHash(keys[2] as string)],
+    ]);
+    expect(problems.map(([entry]) => entry)).toEqual(["bomb.bin", "after.txt"]);
+    expect(problems[0]?.[1]).toMatch(/only its first 1 MiB scanned/);
+    expect(problems[1]?.[1]).toMatch(/^not scanned: .* inflate past 1 MiB/);
   });
 
   it("streams a 2 GB sparse file with a key near its end in bounded memory", () => {

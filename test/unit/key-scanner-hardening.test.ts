@@ -200,6 +200,29 @@ describe("diff shapes found in the wild", () => {
   });
 });
 
+describe("hostile diff headers", () => {
+  it("parses crafted header lines in linear time (thousands of tabs before a stray \\r)", () => {
+    // Each +++ line holds 4,080 tabs then "\rx": /\t.*$/ retried at every tab (17 s for 1.2 MB).
+    const key = generateKey();
+    const block = `--- a/x\n+++ b/${"\t".repeat(4080)}\rx\n@@ -1 +1 @@\n+${key}\n`;
+    const diff = `diff --git a/x b/x\n${block.repeat(Math.ceil(1_200_000 / block.length))}`;
+
+    const started = performance.now();
+    const found = scanBuffer(diff, { mode: "diff" });
+    const seconds = (performance.now() - started) / 1000;
+
+    expect(found.length).toBe(Math.ceil(1_200_000 / block.length));
+    // Linear parsing takes ~0.05 s here; the quadratic regex took 17 s. The bound leaves room for a busy CI.
+    expect(seconds).toBeLessThan(3);
+  });
+
+  it("names the file by what comes before the first tab of its +++ header", () => {
+    const key = generateKey();
+    const diff = `diff --git a/src/a.ts b/src/a.ts\n--- a/src/a.ts\t2026-01-01\n+++ b/src/a.ts\t2026-01-02 10:00\r00\n@@ -0,0 +1 @@\n+${key}\n`;
+    expect(scanBuffer(diff, { mode: "diff" }).map((f) => f.path)).toEqual(["src/a.ts"]);
+  });
+});
+
 describe("keys compiled into binaries", () => {
   it("finds a key in a WebAssembly data segment", () => {
     const key = generateKey();
