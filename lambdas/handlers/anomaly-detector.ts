@@ -1,7 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { z } from "zod";
-import { createSnsAlertPublisher, createSnsClient } from "../adapters/alert-publisher.js";
+import { createSnsSecurityPublisher } from "../adapters/anomaly-alerts.js";
 import {
   type AnomalyDetection,
   AnomalyThresholdsEnvSchema,
@@ -85,12 +86,16 @@ function detectionFromEnvironment(): Promise<AnomalyDetection> {
     });
     const secret = await secrets.send(new GetSecretValueCommand({ SecretId: env.IP_PEPPER_SECRET_ARN }));
     if (!secret.SecretString) throw new Error("the IP pepper secret has no string value");
-    const topics = { security: env.SECURITY_TOPIC_ARN, keyEvents: env.SECURITY_TOPIC_ARN };
+    const sns = new SNSClient({
+      maxAttempts: 3,
+      retryMode: "standard",
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
+    });
     return createAnomalyDetection({
       client: createDocumentClient(),
       tables,
       pepper: secret.SecretString,
-      alerts: createSnsAlertPublisher(createSnsClient(), topics),
+      alerts: createSnsSecurityPublisher(sns, env.SECURITY_TOPIC_ARN),
       resolveCountry: createCountryResolver(env.GEO_DB_PATH),
       thresholds: env.ANOMALY_THRESHOLDS,
     });

@@ -49,7 +49,13 @@ export type CountryResolver = (cidr: string) => string | undefined;
 export class TrafficBatch {
   readonly keys = new Map<string, KeyTraffic>();
   readonly clients = new Map<string, ClientWindowTraffic>();
-  readonly skipped: Record<SkipReason, number> = { oversized: 0, not_json: 0, bad_shape: 0, bad_ip: 0 };
+  readonly skipped: Record<SkipReason, number> = {
+    oversized: 0,
+    not_json: 0,
+    bad_shape: 0,
+    duplicate_key: 0,
+    bad_ip: 0,
+  };
   accepted = 0;
   private readonly prefixCache = new Map<string, string | null>();
 
@@ -60,7 +66,7 @@ export class TrafficBatch {
 
   get skippedTotal(): number {
     const s = this.skipped;
-    return s.oversized + s.not_json + s.bad_shape + s.bad_ip;
+    return s.oversized + s.not_json + s.bad_shape + s.duplicate_key + s.bad_ip;
   }
 
   addLine(line: string): void {

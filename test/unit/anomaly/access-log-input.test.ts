@@ -4,9 +4,10 @@ import {
   decodeSubscriptionEvent,
   SubscriptionDecodeError,
 } from "../../../lambdas/adapters/log-subscription.js";
-import { parseAccessLogLine } from "../../../lambdas/domain/access-log.js";
+import { hasDuplicateTopLevelKey, parseAccessLogLine } from "../../../lambdas/domain/access-log.js";
 import { DEFAULT_THRESHOLDS } from "../../../lambdas/domain/anomaly/thresholds.js";
 import { TrafficBatch } from "../../../lambdas/domain/anomaly/traffic-batch.js";
+import { ACCESS_LOG_FIELDS } from "../../../lib/constructs/access-log-format.js";
 
 function subscriptionEvent(payload: unknown): unknown {
   return { awslogs: { data: gzipSync(Buffer.from(JSON.stringify(payload))).toString("base64") } };
@@ -45,6 +46,66 @@ describe("access-log line parsing", () => {
 
   it("accepts IPv6 clients", () => {
     expect(parseAccessLogLine(line({ ip: "2001:db8:1:2::7" }))).toMatchObject({ ip: "2001:db8:1:2::7" });
+  });
+});
+
+describe("access-log field injection (issue 13 item 7)", () => {
+  /** What API Gateway would write, in the stage's field order, if it left the User-Agent's quotes raw. */
+  const unescapedLine = (userAgent: string) =>
+    Object.keys(ACCESS_LOG_FIELDS)
+      .map((field) => {
+        const values: Record<string, string> = {
+          userAgent,
+          time: "1767600000000",
+          ip: "203.0.113.9",
+          status: "401",
+          keyId: "-",
+        };
+        return `"${field}":"${values[field] ?? "-"}"`;
+      })
+      .join(",")
+      .replace(/^/, "{")
+      .concat("}");
+  const forgedAgent =
+    'curl/8","ip":"198.51.100.1","status":"200","keyId":"0123456789abcdef","country":"DE","x":"';
+
+  it("refuses a line in which a crafted User-Agent repeats trusted fields", () => {
+    const crafted = unescapedLine(forgedAgent);
+    expect(JSON.parse(crafted)).toMatchObject({ ip: "203.0.113.9" });
+    expect(parseAccessLogLine(crafted)).toBe("duplicate_key");
+  });
+
+  it("refuses a duplicate trusted field whatever the order, even spelled with escapes", () => {
+    const tail = line({ keyId: "0123456789abcdef" }).slice(0, -1);
+    expect(parseAccessLogLine(`${tail},"ip":"198.51.100.1"}`)).toBe("duplicate_key");
+    expect(parseAccessLogLine(`${tail},"\u0069p":"198.51.100.1"}`)).toBe("duplicate_key");
+  });
+
+  it("accepts keys repeated only inside nested values or string contents", () => {
+    const text = JSON.stringify({
+      time: "1767600000000",
+      ip: "203.0.113.9",
+      userAgent: 'agent "ip":"1.2.3.4", "status": 200',
+      extra: { ip: "10.0.0.1", list: [{ ip: 1 }] },
+    });
+    expect(hasDuplicateTopLevelKey(text)).toBe(false);
+    expect(parseAccessLogLine(text)).toMatchObject({ ip: "203.0.113.9" });
+  });
+
+  it("puts every client-controlled field before the trusted ones in the stage format", () => {
+    const order = Object.keys(ACCESS_LOG_FIELDS);
+    const lastFreeText = Math.max(...["userAgent", "path", "method"].map((f) => order.indexOf(f)));
+    const firstTrusted = Math.min(
+      ...["time", "ip", "status", "keyId", "projectId", "country"].map((f) => order.indexOf(f)),
+    );
+    expect(lastFreeText).toBeLessThan(firstTrusted);
+  });
+
+  it("counts refused lines as duplicate_key in a batch", () => {
+    const batch = new TrafficBatch(DEFAULT_THRESHOLDS, () => undefined);
+    batch.addLine(unescapedLine(forgedAgent));
+    expect(batch.skipped.duplicate_key).toBe(1);
+    expect(batch.accepted).toBe(0);
   });
 });
 
