@@ -1,6 +1,6 @@
 /**
  * One API request as the protected stage logs it (DESIGN.md "Access logs and anomalies"),
- * reduced to what the detectors need: method, path and user agent are dropped on parse.
+ * reduced to what the detectors need: method and path are dropped, the user agent is cut to its family.
  */
 export interface AccessLogRecord {
   /** Epoch milliseconds. */
@@ -13,6 +13,8 @@ export interface AccessLogRecord {
   projectId?: string;
   /** ISO 3166-1 alpha-2 from the edge, when it provided one. */
   country?: string;
+  /** The User-Agent's product token only (`python-requests`, `okhttp`, `mozilla`): never the full string. */
+  clientFamily?: string;
 }
 
 export type LineRejection = "oversized" | "not_json" | "bad_shape" | "duplicate_key";
@@ -117,7 +119,18 @@ export function parseAccessLogLine(line: string): AccessLogRecord | LineRejectio
   }
   const country = fields.country;
   if (typeof country === "string" && COUNTRY.test(country)) record.country = country;
+  const family = clientFamily(fields.userAgent);
+  if (family !== undefined) record.clientFamily = family;
   return record;
+}
+
+const PRODUCT = /^[A-Za-z][A-Za-z0-9._-]{0,23}/;
+
+/** First product token of a User-Agent, lowercased (RFC 9110 §10.1.5: product/version first). */
+export function clientFamily(userAgent: unknown): string | undefined {
+  if (typeof userAgent !== "string" || !present(userAgent)) return undefined;
+  const product = PRODUCT.exec(userAgent.trimStart())?.[0];
+  return product ? product.toLowerCase() : undefined;
 }
 
 export function isRejection(parsed: AccessLogRecord | LineRejection): parsed is LineRejection {

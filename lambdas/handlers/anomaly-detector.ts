@@ -8,6 +8,7 @@ import {
   AnomalyThresholdsEnvSchema,
   createAnomalyDetection,
 } from "../adapters/anomaly-detection.js";
+import { createNetworkOwnerResolver } from "../adapters/anomaly-network-owner.js";
 import { readEnv, tableNamesFromEnv } from "../adapters/config.js";
 import { createCountryResolver } from "../adapters/country-resolver.js";
 import { createDocumentClient } from "../adapters/dynamodb-client.js";
@@ -71,6 +72,7 @@ const EnvSchema = AnomalyThresholdsEnvSchema.extend({
   SECURITY_TOPIC_ARN: z.string().min(1),
   IP_PEPPER_SECRET_ARN: z.string().min(1),
   GEO_DB_PATH: z.string().min(1).optional(),
+  ASN_DB_PATH: z.string().min(1).optional(),
 });
 
 let wired: Promise<AnomalyDetection> | undefined;
@@ -97,6 +99,7 @@ function detectionFromEnvironment(): Promise<AnomalyDetection> {
       pepper: secret.SecretString,
       alerts: createSnsSecurityPublisher(sns, env.SECURITY_TOPIC_ARN),
       resolveCountry: createCountryResolver(env.GEO_DB_PATH),
+      resolveOwner: createNetworkOwnerResolver(env.ASN_DB_PATH),
       thresholds: env.ANOMALY_THRESHOLDS,
     });
   })().catch((error: unknown) => {

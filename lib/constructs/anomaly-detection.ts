@@ -22,6 +22,8 @@ import { KeywatchFunction } from "./keywatch-function.js";
 const GEO_DB = createRequire(import.meta.url).resolve(
   "@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb",
 );
+/** IP→ASN ranges (provider/ASN novelty, per-provider velocity), bundled like the country DB. */
+const ASN_DB = createRequire(import.meta.url).resolve("@ip-location-db/asn/asn-ipv4-num.csv");
 
 export interface AnomalyDetectionProps {
   /** The stage to adopt: its access logs are switched to the DESIGN.md format and streamed to the detector. */
@@ -86,11 +88,12 @@ export class AnomalyDetection extends Construct {
       async: true,
       alarmTopic: props.alarmTopic,
       dataKey: props.dataKey,
-      bundledFiles: [GEO_DB],
+      bundledFiles: [GEO_DB, ASN_DB],
       environment: {
         SECURITY_TOPIC_ARN: props.securityAlerts.topicArn,
         IP_PEPPER_SECRET_ARN: this.ipPepper.secretArn,
         GEO_DB_PATH: `/var/task/${basename(GEO_DB)}`,
+        ASN_DB_PATH: `/var/task/${basename(ASN_DB)}`,
         ...(props.thresholds ? { ANOMALY_THRESHOLDS: props.thresholds } : {}),
       },
     })
