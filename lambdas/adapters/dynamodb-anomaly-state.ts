@@ -30,6 +30,7 @@ export interface WriteCounter {
 
 const profileKey = (keyId: string) => ({ pk: `ANOMALY#KEY#${keyId}`, sk: "PROFILE" });
 const ATTEMPTS = 5;
+const WRITE_CONCURRENCY = 4;
 
 /**
  * Key profiles in the state table, one item per key. Loaded with BatchGet (100 a call) the first
@@ -68,12 +69,18 @@ export function createDynamoDbProfileStore(
 
     async saveProfiles(profiles) {
       const expiresAt = Math.floor(clock.now().getTime() / 1000) + PROFILE_RETENTION_DAYS * DAY_S;
+      const chunks: Record<string, unknown>[][] = [];
       for (let i = 0; i < profiles.length; i += 25) {
-        let requests: Record<string, unknown>[] | undefined = profiles
-          .slice(i, i + 25)
-          .map(([keyId, profile]) => ({
-            PutRequest: { Item: { ...profileKey(keyId), profile, expiresAt } },
-          }));
+        chunks.push(
+          profiles
+            .slice(i, i + 25)
+            .map(([keyId, profile]) => ({
+              PutRequest: { Item: { ...profileKey(keyId), profile, expiresAt } },
+            })),
+        );
+      }
+      const writeChunk = async (chunk: Record<string, unknown>[]) => {
+        let requests: Record<string, unknown>[] | undefined = chunk;
         for (let attempt = 0; requests && requests.length > 0; attempt++) {
           if (attempt === ATTEMPTS)
             throw new AnomalyStateError("profiles still unprocessed after 5 attempts");
@@ -84,6 +91,10 @@ export function createDynamoDbProfileStore(
           );
           requests = out.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined;
         }
+      };
+      // A few batch writes in flight at once: the flush is bound by round trips, not by capacity.
+      for (let i = 0; i < chunks.length; i += WRITE_CONCURRENCY) {
+        await Promise.all(chunks.slice(i, i + WRITE_CONCURRENCY).map(writeChunk));
       }
     },
   };
@@ -101,7 +112,7 @@ export function createKeyStatusLookup(
 ): KeyStatusLookup & { skipped: number } {
   const ttl = options.ttlMs ?? 60_000;
   const max = options.maxLookups ?? 200;
-  const concurrency = options.concurrency ?? 8;
+  const concurrency = options.concurrency ?? 16;
   const clock = options.clock ?? systemClock;
   const cache = new Map<string, { at: number; status: KeyLeakStatus | null }>();
 

@@ -30,7 +30,15 @@ interface RefusalWindow {
   id: number;
   global: Set<string>;
   providers: Map<string, { keys: Set<string>; owner: NetworkOwner | undefined }>;
-  networks: Map<string, { requests: number; keys: Set<string> }>;
+  networks: Map<string, { requests: number; keys: Set<string>; evidence: Evidence }>;
+}
+
+/** A network that refused a handful of distinct keys: stale poller or small stuffing, decided later. */
+interface PendingNetwork {
+  window: number;
+  keys: Set<string>;
+  stale: boolean;
+  evidence: Evidence;
 }
 
 /** In-memory, per-process: what a key did in the current hour and day (rebuilt after a cold start). */
@@ -72,6 +80,7 @@ export class AnomalyEngine {
   /** Distinct refused keys of recent 5-minute windows (24 h), without the anomalous ones. */
   private readonly globalHistory: number[] = [];
   private readonly stale = new Map<string, { keys: Set<string>; streak: number }>();
+  private readonly pendingNetworks = new Map<string, PendingNetwork>();
 
   constructor(private readonly deps: EngineDeps) {
     this.t = deps.thresholds;
@@ -295,10 +304,11 @@ export class AnomalyEngine {
       const newFamilies = [...pm.families].filter((f) => p.families[f]?.[2] !== 1);
       if (newProvider) untrusted += pm.requests;
       const last = p.lastCountry;
-      // Geo-velocity only means something for a key used from one country (fleets are everywhere at once).
+      // Geo-velocity only means something for a key used from one country (fleets are everywhere
+      // at once), and only for a country never seen with the key, even untrusted.
       const impossible =
         trustedCountries <= 1 &&
-        newCountries.length > 0 &&
+        newCountries.some((c) => p.countries[c] === undefined) &&
         last !== undefined &&
         !pm.countries.has(last[0]) &&
         m - last[1] < t.novelty.impossibleTravelMinutes;
@@ -428,14 +438,17 @@ export class AnomalyEngine {
     const w5 = this.window5(Math.floor(r.minute / 5));
     const w60 = this.window60(Math.floor(r.minute / 60));
     const provider = providerOf(r.owner);
-    const net = w5.networks.get(r.cidr) ?? { requests: 0, keys: new Set<string>() };
-    w5.networks.set(r.cidr, net);
-    net.requests++;
     const netEvidence = (): Evidence => ({
       ipPrefix: r.cidr,
       ...(r.country ? { countries: [r.country] } : {}),
       ...(r.owner ? { asn: r.owner.asn, provider: r.owner.provider.slice(0, 64) } : {}),
     });
+    let net = w5.networks.get(r.cidr);
+    if (!net) {
+      net = { requests: 0, keys: new Set<string>(), evidence: netEvidence() };
+      w5.networks.set(r.cidr, net);
+    }
+    net.requests++;
     const subjectOfNet = `CLIENT#${this.deps.pseudonym(r.cidr)}`;
     // Keyless and bad-checksum attempts count here: the network is guessing, whatever it sends.
     if (net.requests === t.networkRequestsMedium || net.requests === t.networkRequestsHigh) {
@@ -449,7 +462,10 @@ export class AnomalyEngine {
     const keyId = r.keyId;
     if (net.keys.size < WINDOW_KEYS_CAP && !net.keys.has(keyId)) {
       net.keys.add(keyId);
-      if (net.keys.size === t.networkKeysMedium || net.keys.size === t.networkKeysHigh) {
+      // Up to staleMaxKeys the verdict waits for the window to close (a stale poller repeats its
+      // set, a stuffer does not); beyond it, or at the high bar, it is stuffing at once.
+      const immediateMedium = Math.max(t.networkKeysMedium, t.staleMaxKeys + 1);
+      if (net.keys.size === immediateMedium || net.keys.size === t.networkKeysHigh) {
         const severity: Severity = net.keys.size >= t.networkKeysHigh ? "high" : "medium";
         this.episodes.raise(subjectOfNet, "credential_stuffing", severity, r.minute, net.keys.size, {
           ...netEvidence(),
@@ -571,6 +587,60 @@ export class AnomalyEngine {
       }
     }
     if (this.stale.size > 10_000) this.stale.clear();
+    this.judgePendingNetworks(w, next);
+  }
+
+  /** Networks with a handful of refused keys: a repeat of the same set is stale polling (low), none is stuffing. */
+  private judgePendingNetworks(w: RefusalWindow, next: number): void {
+    const t = this.t.refusals;
+    const minute = w.id * 5 + 4;
+    for (const [cidr, net] of w.networks) {
+      if (net.keys.size < t.networkKeysMedium || net.keys.size > t.staleMaxKeys) continue;
+      const pending = this.pendingNetworks.get(cidr);
+      let overlap = 0;
+      if (pending) for (const k of net.keys) if (pending.keys.has(k)) overlap++;
+      const subject = `CLIENT#${this.deps.pseudonym(cidr)}`;
+      if (pending && overlap >= t.staleOverlap * net.keys.size) {
+        this.episodes.raise(subject, "credential_stuffing", "low", minute, net.keys.size, {
+          ...net.evidence,
+          reason: `the same ${net.keys.size} refused keys polled again from one network (stale credentials)`,
+        });
+        this.pendingNetworks.set(cidr, {
+          window: w.id,
+          keys: new Set(net.keys),
+          stale: true,
+          evidence: net.evidence,
+        });
+      } else {
+        if (pending && !pending.stale) this.stuffingVerdict(cidr, pending, minute);
+        this.pendingNetworks.set(cidr, {
+          window: w.id,
+          keys: new Set(net.keys),
+          stale: false,
+          evidence: net.evidence,
+        });
+      }
+    }
+    // Not repeated within three windows: it was guessing.
+    for (const [cidr, pending] of this.pendingNetworks) {
+      if (pending.window >= next - 3) continue;
+      if (!pending.stale) this.stuffingVerdict(cidr, pending, next * 5);
+      this.pendingNetworks.delete(cidr);
+    }
+  }
+
+  private stuffingVerdict(cidr: string, pending: PendingNetwork, minute: number): void {
+    this.episodes.raise(
+      `CLIENT#${this.deps.pseudonym(cidr)}`,
+      "credential_stuffing",
+      "medium",
+      minute,
+      pending.keys.size,
+      {
+        ...pending.evidence,
+        reason: `${pending.keys.size} distinct refused keys from one network in 5 minutes, not repeated`,
+      },
+    );
   }
 }
 

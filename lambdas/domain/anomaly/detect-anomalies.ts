@@ -2,7 +2,14 @@ import { type Anomaly, atLeast, type Severity } from "./anomaly.js";
 import { AnomalyEngine } from "./anomaly-engine.js";
 import type { AnomalyAlertPublisher, AnomalyStore, KeyStatusLookup, ProfileStore } from "./ports.js";
 import type { AnomalyThresholds } from "./thresholds.js";
-import type { SkipReason, TrafficBatch } from "./traffic-batch.js";
+import { isAuthFailure, type SkipReason, type TrafficBatch } from "./traffic-batch.js";
+
+/**
+ * Log minutes between state flushes: each flush writes every key changed since the last one
+ * once, so writes per active key-minute stay <= 1 whatever the batch size; an environment
+ * recycled between flushes loses at most this much profile learning (never an alert).
+ */
+export const DEFAULT_FLUSH_MINUTES = 5;
 
 export interface DetectAnomaliesDeps {
   profiles: ProfileStore;
@@ -41,6 +48,7 @@ export class AnomalyDetector {
   readonly engine: AnomalyEngine;
   private readonly pendingEpisodes = new Map<string, { anomaly: Anomaly; subject: string }>();
   private lastFlush = Number.NEGATIVE_INFINITY;
+  private refusedOnce = new Set<string>();
 
   constructor(private readonly deps: DetectAnomaliesDeps) {
     this.engine = new AnomalyEngine({
@@ -56,8 +64,12 @@ export class AnomalyDetector {
     const acceptedKeys = new Set<string>();
     for (const r of batch.records) {
       if (r.keyId === undefined) continue;
-      ids.add(r.keyId);
       if (r.status !== undefined && r.status < 400) acceptedKeys.add(r.keyId);
+      // A refused key is looked up from its second sighting: a stuffer's one-shot guesses would
+      // otherwise cost one registry query each; a revoked key tried again, or polled, is looked up.
+      if (acceptedKeys.has(r.keyId) || this.refusedOnce.has(r.keyId) || !isAuthFailure(r.status))
+        ids.add(r.keyId);
+      else this.rememberRefused(r.keyId);
     }
     const statuses = await this.deps.keyStatus([...ids]);
     // Profiles of keys this environment has not met yet (registry keys, or accepted by the authorizer).
@@ -96,7 +108,7 @@ export class AnomalyDetector {
         result.alertsPublished++;
       }
     }
-    const every = this.deps.flushEveryMinutes ?? 2;
+    const every = this.deps.flushEveryMinutes ?? DEFAULT_FLUSH_MINUTES;
     if (
       options.final ||
       this.engine.now - this.lastFlush >= every ||
@@ -106,6 +118,11 @@ export class AnomalyDetector {
       result.flushed = true;
     }
     return result;
+  }
+
+  private rememberRefused(keyId: string): void {
+    if (this.refusedOnce.size >= 100_000) this.refusedOnce = new Set();
+    this.refusedOnce.add(keyId);
   }
 
   /** Writes changed profiles and episodes (batch writes; each profile at most once per flush). */

@@ -67,12 +67,15 @@ export function rollDay(profile: KeyProfile, day: number, decay: number): void {
   const idle = day - profile.day;
   const factor = decay ** idle;
   for (let h = 0; h < HOURS; h++) {
-    profile.peaks[h] = Math.max((profile.peaks[h] ?? 0) * factor, profile.today[h] ?? 0);
+    // One decimal is plenty for a requests-a-minute peak and keeps the item short.
+    profile.peaks[h] =
+      Math.round(Math.max((profile.peaks[h] ?? 0) * factor, profile.today[h] ?? 0) * 10) / 10;
     profile.today[h] = 0;
   }
-  profile.hourNets = Math.max(profile.hourNets * factor, profile.todayHourNets);
-  profile.hourProviders = Math.max(profile.hourProviders * factor, profile.todayHourProviders);
-  profile.dayNets = Math.max(profile.dayNets * factor, profile.todayNets);
+  const keep = (past: number, today: number) => Math.round(Math.max(past * factor, today) * 10) / 10;
+  profile.hourNets = keep(profile.hourNets, profile.todayHourNets);
+  profile.hourProviders = keep(profile.hourProviders, profile.todayHourProviders);
+  profile.dayNets = keep(profile.dayNets, profile.todayNets);
   profile.todayHourNets = 0;
   profile.todayHourProviders = 0;
   profile.todayNets = 0;
@@ -80,13 +83,18 @@ export function rollDay(profile: KeyProfile, day: number, decay: number): void {
   profile.day = day;
 }
 
-/** Keeps the `cap` most recently seen entries, trusted ones first. */
+/**
+ * Keeps the `cap` most recently seen entries, trusted ones first, once the map has grown half as
+ * large again (amortised: called every key-minute, it sorts rarely).
+ */
 export function capSightings<T extends [number, number] | Sighting>(
   map: Record<string, T>,
   cap: number,
 ): Record<string, T> {
+  let size = 0;
+  for (const _ in map) if (++size > cap * 1.5) break;
+  if (size <= cap * 1.5) return map;
   const entries = Object.entries(map);
-  if (entries.length <= cap) return map;
   entries.sort((a, b) => (b[1][2] ?? 1) - (a[1][2] ?? 1) || b[1][1] - a[1][1]);
   return Object.fromEntries(entries.slice(0, cap));
 }

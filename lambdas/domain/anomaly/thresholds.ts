@@ -87,7 +87,7 @@ export const AnomalyThresholdsSchema = z
     /** Caps that keep a key's profile item small (DynamoDB bills per KB written). */
     caps: z
       .object({
-        networks: z.number().int().min(8).max(400).default(96),
+        networks: z.number().int().min(8).max(400).default(64),
         providers: z.number().int().min(4).max(64).default(24),
         countries: z.number().int().min(2).max(64).default(16),
         families: z.number().int().min(2).max(32).default(8),
