@@ -72,11 +72,9 @@ export function createDynamoDbProfileStore(
       const chunks: Record<string, unknown>[][] = [];
       for (let i = 0; i < profiles.length; i += 25) {
         chunks.push(
-          profiles
-            .slice(i, i + 25)
-            .map(([keyId, profile]) => ({
-              PutRequest: { Item: { ...profileKey(keyId), profile, expiresAt } },
-            })),
+          profiles.slice(i, i + 25).map(([keyId, profile]) => ({
+            PutRequest: { Item: { ...profileKey(keyId), profile, expiresAt } },
+          })),
         );
       }
       const writeChunk = async (chunk: Record<string, unknown>[]) => {
