@@ -6,8 +6,8 @@ import {
   AnomalyThresholdsEnvSchema,
   createAnomalyDetection,
 } from "../../lambdas/adapters/anomaly-detection.js";
-import { readEnv } from "../../lambdas/adapters/config.js";
 import { createNetworkOwnerResolver } from "../../lambdas/adapters/anomaly-network-owner.js";
+import { readEnv } from "../../lambdas/adapters/config.js";
 import { createCountryResolver } from "../../lambdas/adapters/country-resolver.js";
 import { homePaths, readLocalSettings } from "../local/settings.js";
 import { parseOrUsage, withLocalTables } from "./command-frame.js";
