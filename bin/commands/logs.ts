@@ -6,6 +6,7 @@ import {
   AnomalyThresholdsEnvSchema,
   createAnomalyDetection,
 } from "../../lambdas/adapters/anomaly-detection.js";
+import { createNetworkOwnerResolver } from "../../lambdas/adapters/anomaly-network-owner.js";
 import { readEnv } from "../../lambdas/adapters/config.js";
 import { createCountryResolver } from "../../lambdas/adapters/country-resolver.js";
 import { homePaths, readLocalSettings } from "../local/settings.js";
@@ -15,8 +16,9 @@ const USAGE = "usage: keywatch logs ingest [FILE|-] [--batch-lines N]";
 
 /**
  * `keywatch logs ingest [FILE|-]`: access-log JSON lines or CloudWatch Logs subscription events
- * (one per line) through the Lambda's detector code and DynamoDB state; each anomaly raised is
- * printed as a JSON line, a summary goes to stderr. Bad lines are counted, never fatal.
+ * (one per line) through the Lambda's detector code and DynamoDB state; each anomaly episode
+ * opened or changed is printed as a JSON line, a summary goes to stderr. Bad lines are counted,
+ * never fatal.
  */
 export async function run(args: string[]): Promise<number> {
   const options = parseOrUsage("logs", USAGE, parse, args);
@@ -34,14 +36,16 @@ export async function run(args: string[]): Promise<number> {
       pepper: env.secrets.ipPepper,
       alerts: createOutboxAlertPublisher(homePaths(settings.home).outbox),
       resolveCountry: createCountryResolver(),
+      resolveOwner: createNetworkOwnerResolver(),
       thresholds,
     });
     const input = options.source === "-" ? process.stdin : createReadStream(options.source);
     const totals = { lines: 0, accepted: 0, skipped: 0, anomalies: 0, alerts: 0, malformedEvents: 0 };
     let batch = detection.batch();
     let inBatch = 0;
-    const flush = async () => {
-      const result = await detection.detect(batch);
+    const flush = async (final = false) => {
+      // The last batch closes every open minute and writes all state: a CLI run has no "later".
+      const result = await detection.detect(batch, { final });
       for (const anomaly of result.anomalies) process.stdout.write(`${JSON.stringify(anomaly)}\n`);
       totals.accepted += result.accepted;
       totals.skipped += batch.skippedTotal;
@@ -56,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
       if (detection.addInputLine(batch, line) === "malformed_event") totals.malformedEvents++;
       if (++inBatch >= options.batchLines) await flush();
     }
-    await flush();
+    await flush(true);
     process.stderr.write(
       `keywatch logs: ${JSON.stringify({ ...totals, writes: detection.writes.writes })}\n`,
     );

@@ -1,15 +1,19 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { type DetectionResult, detectAnomalies } from "../domain/anomaly/detect-anomalies.js";
+import { AnomalyDetector, type DetectionResult } from "../domain/anomaly/detect-anomalies.js";
 import { type AnomalyThresholds, AnomalyThresholdsSchema } from "../domain/anomaly/thresholds.js";
-import { type CountryResolver, TrafficBatch } from "../domain/anomaly/traffic-batch.js";
+import {
+  type CountryResolver,
+  type NetworkOwnerResolver,
+  TrafficBatch,
+} from "../domain/anomaly/traffic-batch.js";
 import { hmacSha256Hex } from "../domain/ip-prefix.js";
 import type { AlertPublisher } from "./alert-publisher.js";
 import { anomalyAlertPublisher } from "./anomaly-alerts.js";
 import { type AnomalyRepository, createAnomalyRepository } from "./anomaly-repository.js";
 import type { Clock } from "./clock.js";
 import {
-  createDynamoDbAnomalyState,
+  createDynamoDbProfileStore,
   createKeyStatusLookup,
   type WriteCounter,
 } from "./dynamodb-anomaly-state.js";
@@ -39,13 +43,17 @@ export interface AnomalyDetection {
     batch: TrafficBatch,
     line: string,
   ): "access_log" | "subscription" | "control" | "malformed_event";
-  detect(batch: TrafficBatch): Promise<DetectionResult>;
+  /** Runs the batch through the long-lived detector; `final` closes every open minute and flushes. */
+  detect(batch: TrafficBatch, options?: { final?: boolean }): Promise<DetectionResult>;
+  /** Writes what is still only in memory (end of a CLI run). */
+  flush(): Promise<void>;
   writes: WriteCounter;
 }
 
 /**
  * The detector wired to DynamoDB and an alert publisher: the Lambda and `keywatch logs ingest`
- * build it the same way, so both run the same code against the same state.
+ * build it the same way, so both run the same code against the same state. Build it once per
+ * process: its state lives in memory between batches and is flushed on schedule.
  */
 export function createAnomalyDetection(deps: {
   client: DynamoDBDocumentClient;
@@ -54,15 +62,18 @@ export function createAnomalyDetection(deps: {
   pepper: string;
   alerts: AlertPublisher;
   resolveCountry: CountryResolver;
+  /** IP→ASN owner of a network; without it every network's provider is "unknown". */
+  resolveOwner?: NetworkOwnerResolver;
   thresholds: AnomalyThresholds;
   clock?: Clock;
+  /** Log minutes between state flushes (default 2). */
+  flushEveryMinutes?: number;
 }): AnomalyDetection {
   const writes: WriteCounter = { writes: 0 };
   const clockOption = deps.clock ? { clock: deps.clock } : {};
-  const state = createDynamoDbAnomalyState(deps.client, deps.tables.state, {
+  const profiles = createDynamoDbProfileStore(deps.client, deps.tables.state, {
     ...clockOption,
     counter: writes,
-    refusedKeysCap: deps.thresholds.credentialStuffing.highDistinctKeys * 2,
   });
   const repository = createAnomalyRepository(deps.client, deps.tables.anomalies, {
     ...clockOption,
@@ -79,10 +90,19 @@ export function createAnomalyDetection(deps: {
     }
     return id;
   };
+  const detector = new AnomalyDetector({
+    profiles,
+    anomalies: repository,
+    alerts: anomalyAlertPublisher(deps.alerts),
+    keyStatus,
+    thresholds: deps.thresholds,
+    pseudonym,
+    ...(deps.flushEveryMinutes !== undefined ? { flushEveryMinutes: deps.flushEveryMinutes } : {}),
+  });
   return {
     repository,
     writes,
-    batch: () => new TrafficBatch(deps.thresholds, deps.resolveCountry),
+    batch: () => new TrafficBatch(deps.resolveCountry, deps.resolveOwner),
     addInputLine(batch, line) {
       if (!isSubscriptionLine(line)) {
         batch.addLine(line);
@@ -100,15 +120,7 @@ export function createAnomalyDetection(deps: {
         throw error;
       }
     },
-    detect: (batch) =>
-      detectAnomalies(batch, {
-        state,
-        anomalies: repository,
-        alertGate: state,
-        alerts: anomalyAlertPublisher(deps.alerts),
-        keyStatus,
-        thresholds: deps.thresholds,
-        pseudonym,
-      }),
+    detect: (batch, options) => detector.process(batch, options),
+    flush: () => detector.flush(),
   };
 }

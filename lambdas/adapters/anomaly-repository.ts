@@ -1,9 +1,8 @@
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandOutput,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { type Anomaly, AnomalySchema, type AnomalyType } from "../domain/anomaly/anomaly.js";
 import type { AnomalyStore } from "../domain/anomaly/ports.js";
@@ -39,6 +38,11 @@ const FIELDS = [
   "windowEnd",
   "count",
   "incidentId",
+  "asn",
+  "provider",
+  "peakCount",
+  "peakAt",
+  "reason",
 ] as const;
 
 function toAnomaly(item: Record<string, unknown>): Anomaly | undefined {
@@ -49,8 +53,9 @@ function toAnomaly(item: Record<string, unknown>): Anomaly | undefined {
 }
 
 /**
- * The anomalies table: pk = the subject (`ANOMALY#KEY#<keyId>` or `ANOMALY#CLIENT#<hmac>`),
- * sk = window start + type (+ country), so a retried batch overwrites instead of duplicating;
+ * The anomalies table: pk = the subject (`ANOMALY#KEY#<keyId>`, `ANOMALY#CLIENT#<hmac>`,
+ * `ANOMALY#ASN#<n>`, `ANOMALY#GLOBAL`, `ANOMALY#PLATFORM`), sk = episode start + type, so an
+ * episode is one item however often it is updated;
  * the `byTime` index partitions by UTC day (gsi1pk `ANOMALY#DAY#<date>`, gsi1sk window start).
  */
 export function createAnomalyRepository(
@@ -62,34 +67,47 @@ export function createAnomalyRepository(
   const clock = options.clock ?? systemClock;
   return {
     async save(anomalies) {
-      const items = new Map<string, Record<string, unknown>>();
       for (const { anomaly, subject } of anomalies) {
         // Kept for the retention from when it was found: a replayed old log must not expire at once.
         const from = Math.max(Date.parse(anomaly.windowStart), clock.now().getTime());
         const pk = `ANOMALY#${subject}`;
-        const sk = `${anomaly.windowStart}#${anomaly.type}#${anomaly.countries?.join(",") ?? ""}`;
-        items.set(`${pk}|${sk}`, {
-          pk,
-          sk,
+        // One item per episode: subject + type + episode start. Updated in place with SET on the
+        // detector's own attributes only, so the console's `triage` map survives every update.
+        const sk = `${anomaly.windowStart}#${anomaly.type}#`;
+        const values: Record<string, unknown> = {
           gsi1pk: `ANOMALY#DAY#${anomaly.windowStart.slice(0, 10)}`,
           gsi1sk: `${anomaly.windowStart}#${anomaly.type}#${subject}`,
           ...anomaly,
           expiresAt: Math.floor(from / 1000) + ANOMALY_RETENTION_DAYS * 86_400,
+        };
+        const names: Record<string, string> = {};
+        const placeholders: Record<string, unknown> = {};
+        const sets: string[] = [];
+        Object.entries(values).forEach(([name, value], i) => {
+          if (value === undefined) return;
+          names[`#a${i}`] = name;
+          placeholders[`:v${i}`] = value;
+          sets.push(`#a${i} = :v${i}`);
         });
-      }
-      const all = [...items.values()];
-      for (let i = 0; i < all.length; i += 25) {
-        let requests: Record<string, unknown>[] | undefined = all
-          .slice(i, i + 25)
-          .map((Item) => ({ PutRequest: { Item } }));
-        for (let attempt = 0; requests && requests.length > 0; attempt++) {
-          if (attempt === 5) throw new AnomalyRepositoryError("anomalies still unprocessed after 5 attempts");
-          if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-          counter.writes += requests.length;
-          const out: BatchWriteCommandOutput = await client.send(
-            new BatchWriteCommand({ RequestItems: { [tableName]: requests as never } }),
-          );
-          requests = out.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined;
+        let attempt = 0;
+        for (;;) {
+          try {
+            counter.writes++;
+            await client.send(
+              new UpdateCommand({
+                TableName: tableName,
+                Key: { pk, sk },
+                UpdateExpression: `SET ${sets.join(", ")}`,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: placeholders,
+              }),
+            );
+            break;
+          } catch (error) {
+            if (++attempt === 3)
+              throw new AnomalyRepositoryError(`could not store an anomaly of ${subject}`, { cause: error });
+            await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          }
         }
       }
     },

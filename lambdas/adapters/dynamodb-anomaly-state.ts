@@ -1,29 +1,20 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
-  PutCommand,
   QueryCommand,
-  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { Anomaly } from "../domain/anomaly/anomaly.js";
-import type { KeyBaseline } from "../domain/anomaly/key-baseline.js";
-import type {
-  AlertGate,
-  KeyStatusLookup,
-  StoredBaseline,
-  TrafficStateStore,
-} from "../domain/anomaly/ports.js";
+import type { KeyProfile } from "../domain/anomaly/key-profile.js";
+import type { KeyStatusLookup, ProfileStore } from "../domain/anomaly/ports.js";
 import type { KeyLeakStatus } from "../domain/anomaly/use-after-leak.js";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 
 const DAY_S = 86_400;
-/** Baselines hold a 30-day country history; a key idle for longer starts afresh. */
-export const BASELINE_RETENTION_DAYS = 31;
-export const REFUSED_WINDOW_RETENTION_DAYS = 1;
-export const ALERT_GATE_RETENTION_DAYS = 2;
+/** Profiles hold a 30-day history; a key idle for longer starts afresh. */
+export const PROFILE_RETENTION_DAYS = 31;
 
 export class AnomalyStateError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -32,43 +23,43 @@ export class AnomalyStateError extends Error {
   }
 }
 
-/** Counts the writes this adapter made (the benchmark reports writes per 1,000 events). */
+/** Counts the writes this adapter made (the benchmark reports writes per active key-minute). */
 export interface WriteCounter {
   writes: number;
 }
 
-const baselineKey = (keyId: string) => ({ pk: `ANOMALY#KEY#${keyId}`, sk: "BASELINE" });
+const profileKey = (keyId: string) => ({ pk: `ANOMALY#KEY#${keyId}`, sk: "PROFILE" });
+const ATTEMPTS = 5;
+const WRITE_CONCURRENCY = 4;
 
 /**
- * Detector state in the state table: one baseline item per key (versioned, conditional put),
- * one refused-keys set per client network pseudonym and window, one alert gate per subject + type.
+ * Key profiles in the state table, one item per key. Loaded with BatchGet (100 a call) the first
+ * time an environment meets a key; written with BatchWrite (25 a call), unprocessed items retried
+ * with backoff. Last writer wins: one detector environment owns a key's traffic at a time in
+ * practice (docs/anomaly-detection.md "Cost and state").
  */
-export function createDynamoDbAnomalyState(
+export function createDynamoDbProfileStore(
   client: DynamoDBDocumentClient,
   tableName: string,
-  options: { clock?: Clock; refusedKeysCap?: number; counter?: WriteCounter } = {},
-): TrafficStateStore & AlertGate {
+  options: { clock?: Clock; counter?: WriteCounter } = {},
+): ProfileStore {
   const clock = options.clock ?? systemClock;
-  const cap = options.refusedKeysCap ?? 100;
   const counter = options.counter ?? { writes: 0 };
-  const expires = (days: number) => Math.floor(clock.now().getTime() / 1000) + days * DAY_S;
-
   return {
-    async loadBaselines(keyIds) {
-      const found = new Map<string, StoredBaseline>();
+    async loadProfiles(keyIds) {
+      const found = new Map<string, KeyProfile>();
       for (let i = 0; i < keyIds.length; i += 100) {
-        let keys: Record<string, unknown>[] | undefined = keyIds.slice(i, i + 100).map(baselineKey);
+        let keys: Record<string, unknown>[] | undefined = keyIds.slice(i, i + 100).map(profileKey);
         for (let attempt = 0; keys && keys.length > 0; attempt++) {
-          if (attempt === 5) throw new AnomalyStateError("baselines still unprocessed after 5 attempts");
+          if (attempt === ATTEMPTS)
+            throw new AnomalyStateError("profiles still unprocessed after 5 attempts");
           if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
           const out: BatchGetCommandOutput = await client.send(
-            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
+            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }),
           );
           for (const item of out.Responses?.[tableName] ?? []) {
-            found.set(String(item.pk).slice("ANOMALY#KEY#".length), {
-              baseline: item.baseline as KeyBaseline,
-              version: Number(item.version),
-            });
+            const profile = item.profile as KeyProfile | undefined;
+            if (profile?.v === 2) found.set(String(item.pk).slice("ANOMALY#KEY#".length), profile);
           }
           keys = out.UnprocessedKeys?.[tableName]?.Keys;
         }
@@ -76,100 +67,35 @@ export function createDynamoDbAnomalyState(
       return found;
     },
 
-    async saveBaseline(keyId, baseline, expectedVersion) {
-      try {
-        counter.writes++;
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: {
-              ...baselineKey(keyId),
-              baseline,
-              version: (expectedVersion ?? 0) + 1,
-              expiresAt: expires(BASELINE_RETENTION_DAYS),
-            },
-            ...(expectedVersion === undefined
-              ? { ConditionExpression: "attribute_not_exists(pk)" }
-              : {
-                  ConditionExpression: "version = :v",
-                  ExpressionAttributeValues: { ":v": expectedVersion },
-                }),
-          }),
+    async saveProfiles(profiles) {
+      const expiresAt = Math.floor(clock.now().getTime() / 1000) + PROFILE_RETENTION_DAYS * DAY_S;
+      const chunks: Record<string, unknown>[][] = [];
+      for (let i = 0; i < profiles.length; i += 25) {
+        chunks.push(
+          profiles.slice(i, i + 25).map(([keyId, profile]) => ({
+            PutRequest: { Item: { ...profileKey(keyId), profile, expiresAt } },
+          })),
         );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw new AnomalyStateError(`could not save the baseline of key ${keyId}`, { cause: error });
       }
-    },
-
-    async addRefusedKeys(clientId, windowStart, keyIds) {
-      const adding = keyIds.slice(0, cap);
-      try {
-        counter.writes++;
-        const out = await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: `ANOMALY#CLIENT#${clientId}`, sk: `REFUSED#${windowStart}` },
-            UpdateExpression: "ADD keyIds :ids SET expiresAt = :exp",
-            // Past the cap the window has already crossed every threshold: nothing more to learn.
-            ConditionExpression: "attribute_not_exists(keyIds) OR size(keyIds) < :cap",
-            ExpressionAttributeValues: {
-              ":ids": new Set(adding),
-              ":exp": Math.max(windowStart * 60, expires(0)) + REFUSED_WINDOW_RETENTION_DAYS * DAY_S,
-              ":cap": cap,
-            },
-            ReturnValues: "ALL_OLD",
-          }),
-        );
-        const old = (out.Attributes?.keyIds as Set<string> | undefined) ?? new Set<string>();
-        let after = old.size;
-        for (const id of adding) if (!old.has(id)) after++;
-        return { before: old.size, after };
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return { before: cap, after: cap };
-        throw new AnomalyStateError("could not record refused keys", { cause: error });
-      }
-    },
-
-    async admit(subject, anomaly) {
-      counter.writes++;
-      const out = await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: gateKey(subject, anomaly),
-          UpdateExpression: "ADD pending :one SET expiresAt = :exp",
-          ExpressionAttributeValues: { ":one": 1, ":exp": expires(ALERT_GATE_RETENTION_DAYS) },
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      const pending = Number(out.Attributes?.pending ?? 1);
-      return {
-        alert: out.Attributes?.alertedHour !== hourOf(anomaly),
-        suppressedRepeats: Math.max(0, pending - 1),
+      const writeChunk = async (chunk: Record<string, unknown>[]) => {
+        let requests: Record<string, unknown>[] | undefined = chunk;
+        for (let attempt = 0; requests && requests.length > 0; attempt++) {
+          if (attempt === ATTEMPTS)
+            throw new AnomalyStateError("profiles still unprocessed after 5 attempts");
+          if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          counter.writes += requests.length;
+          const out: BatchWriteCommandOutput = await client.send(
+            new BatchWriteCommand({ RequestItems: { [tableName]: requests as never } }),
+          );
+          requests = out.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined;
+        }
       };
-    },
-
-    async alerted(subject, anomaly) {
-      counter.writes++;
-      await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: gateKey(subject, anomaly),
-          UpdateExpression: "SET alertedHour = :hour, pending = :zero",
-          ExpressionAttributeValues: { ":hour": hourOf(anomaly), ":zero": 0 },
-        }),
-      );
+      // A few batch writes in flight at once: the flush is bound by round trips, not by capacity.
+      for (let i = 0; i < chunks.length; i += WRITE_CONCURRENCY) {
+        await Promise.all(chunks.slice(i, i + WRITE_CONCURRENCY).map(writeChunk));
+      }
     },
   };
-}
-
-function hourOf(anomaly: Anomaly): number {
-  return Math.floor(Date.parse(anomaly.windowStart) / 3_600_000);
-}
-
-function gateKey(subject: string, anomaly: Anomaly) {
-  return { pk: `ANOMALY#ALERT#${subject}#${anomaly.type}`, sk: "GATE" };
 }
 
 /**
@@ -184,7 +110,7 @@ export function createKeyStatusLookup(
 ): KeyStatusLookup & { skipped: number } {
   const ttl = options.ttlMs ?? 60_000;
   const max = options.maxLookups ?? 200;
-  const concurrency = options.concurrency ?? 8;
+  const concurrency = options.concurrency ?? 16;
   const clock = options.clock ?? systemClock;
   const cache = new Map<string, { at: number; status: KeyLeakStatus | null }>();
 

@@ -1,6 +1,6 @@
 /**
  * One API request as the protected stage logs it (DESIGN.md "Access logs and anomalies"),
- * reduced to what the detectors need: method, path and user agent are dropped on parse.
+ * reduced to what the detectors need: method and path are dropped, the user agent is cut to its family.
  */
 export interface AccessLogRecord {
   /** Epoch milliseconds. */
@@ -13,9 +13,11 @@ export interface AccessLogRecord {
   projectId?: string;
   /** ISO 3166-1 alpha-2 from the edge, when it provided one. */
   country?: string;
+  /** The User-Agent's product token only (`python-requests`, `okhttp`, `mozilla`): never the full string. */
+  clientFamily?: string;
 }
 
-export type LineRejection = "oversized" | "not_json" | "bad_shape";
+export type LineRejection = "oversized" | "not_json" | "bad_shape" | "duplicate_key";
 
 /** Lines longer than this are hostile or broken: a real access-log line is ~300 bytes. */
 export const MAX_LINE_LENGTH = 8_192;
@@ -39,6 +41,55 @@ function integer(value: unknown): number | undefined {
 }
 
 /**
+ * Whether a JSON object text names any top-level key twice. JSON.parse keeps the last duplicate,
+ * so a User-Agent that smuggles `","ip":"…` past an unescaping gateway would override the
+ * trusted fields (issue 13 item 7); such a line is refused whole rather than half-believed.
+ * One pass over the text: strings (with escapes) are skipped, nesting is tracked, and only
+ * keys at depth 1 are compared. Escaped key spellings are decoded before comparing.
+ */
+export function hasDuplicateTopLevelKey(text: string): boolean {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          i++;
+        } else if (d === 0x22) break;
+      }
+      if (depth === 1 && expectKey) {
+        const raw = text.slice(start, i + 1);
+        let key = raw.slice(1, -1);
+        if (escaped) {
+          try {
+            key = JSON.parse(raw) as string;
+          } catch {
+            return false; // not JSON: JSON.parse reports it
+          }
+        }
+        if (seen.has(key)) return true;
+        seen.add(key);
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      expectKey = depth === 1 && c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    } else if (c === 0x2c /* , */ && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return false;
+}
+
+/**
  * Parses one access-log line with JSON.parse and a hand-written shape check (measured ~3× faster
  * than a zod object on this hot path; see docs/benchmarks.md). Returns the record or why it was rejected.
  */
@@ -51,6 +102,7 @@ export function parseAccessLogLine(line: string): AccessLogRecord | LineRejectio
     return "not_json";
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "bad_shape";
+  if (hasDuplicateTopLevelKey(line)) return "duplicate_key";
   const fields = raw as Record<string, unknown>;
   const time = integer(fields.time);
   if (time === undefined || time < MIN_TIME || time > MAX_TIME) return "bad_shape";
@@ -67,7 +119,18 @@ export function parseAccessLogLine(line: string): AccessLogRecord | LineRejectio
   }
   const country = fields.country;
   if (typeof country === "string" && COUNTRY.test(country)) record.country = country;
+  const family = clientFamily(fields.userAgent);
+  if (family !== undefined) record.clientFamily = family;
   return record;
+}
+
+const PRODUCT = /^[A-Za-z][A-Za-z0-9._-]{0,23}/;
+
+/** First product token of a User-Agent, lowercased (RFC 9110 §10.1.5: product/version first). */
+export function clientFamily(userAgent: unknown): string | undefined {
+  if (typeof userAgent !== "string" || !present(userAgent)) return undefined;
+  const product = PRODUCT.exec(userAgent.trimStart())?.[0];
+  return product ? product.toLowerCase() : undefined;
 }
 
 export function isRejection(parsed: AccessLogRecord | LineRejection): parsed is LineRejection {

@@ -1,12 +1,14 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { z } from "zod";
-import { createSnsAlertPublisher, createSnsClient } from "../adapters/alert-publisher.js";
+import { createSnsSecurityPublisher } from "../adapters/anomaly-alerts.js";
 import {
   type AnomalyDetection,
   AnomalyThresholdsEnvSchema,
   createAnomalyDetection,
 } from "../adapters/anomaly-detection.js";
+import { createNetworkOwnerResolver } from "../adapters/anomaly-network-owner.js";
 import { readEnv, tableNamesFromEnv } from "../adapters/config.js";
 import { createCountryResolver } from "../adapters/country-resolver.js";
 import { createDocumentClient } from "../adapters/dynamodb-client.js";
@@ -70,6 +72,7 @@ const EnvSchema = AnomalyThresholdsEnvSchema.extend({
   SECURITY_TOPIC_ARN: z.string().min(1),
   IP_PEPPER_SECRET_ARN: z.string().min(1),
   GEO_DB_PATH: z.string().min(1).optional(),
+  ASN_DB_PATH: z.string().min(1).optional(),
 });
 
 let wired: Promise<AnomalyDetection> | undefined;
@@ -85,13 +88,18 @@ function detectionFromEnvironment(): Promise<AnomalyDetection> {
     });
     const secret = await secrets.send(new GetSecretValueCommand({ SecretId: env.IP_PEPPER_SECRET_ARN }));
     if (!secret.SecretString) throw new Error("the IP pepper secret has no string value");
-    const topics = { security: env.SECURITY_TOPIC_ARN, keyEvents: env.SECURITY_TOPIC_ARN };
+    const sns = new SNSClient({
+      maxAttempts: 3,
+      retryMode: "standard",
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
+    });
     return createAnomalyDetection({
       client: createDocumentClient(),
       tables,
       pepper: secret.SecretString,
-      alerts: createSnsAlertPublisher(createSnsClient(), topics),
+      alerts: createSnsSecurityPublisher(sns, env.SECURITY_TOPIC_ARN),
       resolveCountry: createCountryResolver(env.GEO_DB_PATH),
+      resolveOwner: createNetworkOwnerResolver(env.ASN_DB_PATH),
       thresholds: env.ANOMALY_THRESHOLDS,
     });
   })().catch((error: unknown) => {

@@ -6,16 +6,19 @@ import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
  * viewer-country variable: the authorizer copies CloudFront-Viewer-Country when present).
  */
 export const ACCESS_LOG_FIELDS = {
+  // Client-controlled text first: if a gateway ever left a quote unescaped, a forged `"ip":…`
+  // inside it comes before the real field, and JSON.parse keeps the last one. The parser also
+  // refuses any line with a duplicate key (lambdas/domain/access-log.ts), so this is the second guard.
+  userAgent: "$context.identity.userAgent",
+  path: "$context.path",
+  method: "$context.httpMethod",
   requestId: "$context.requestId",
   time: "$context.requestTimeEpoch",
   ip: "$context.identity.sourceIp",
-  method: "$context.httpMethod",
-  path: "$context.path",
   status: "$context.status",
   keyId: "$context.authorizer.keyId",
   projectId: "$context.authorizer.projectId",
   country: "$context.authorizer.country",
-  userAgent: "$context.identity.userAgent",
 } as const;
 
 /** The same line as an API Gateway access-log format. */

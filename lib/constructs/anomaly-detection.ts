@@ -23,6 +23,8 @@ import { TABLE_ACCESS } from "./table-access.js";
 const GEO_DB = createRequire(import.meta.url).resolve(
   "@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb",
 );
+/** IP→ASN ranges (provider/ASN novelty, per-provider velocity), bundled like the country DB. */
+const ASN_DB = createRequire(import.meta.url).resolve("@ip-location-db/asn/asn-ipv4-num.csv");
 
 export interface AnomalyDetectionProps {
   /** The stage to adopt: its access logs are switched to the DESIGN.md format and streamed to the detector. */
@@ -87,11 +89,12 @@ export class AnomalyDetection extends Construct {
       async: true,
       alarmTopic: props.alarmTopic,
       dataKey: props.dataKey,
-      bundledFiles: [GEO_DB],
+      bundledFiles: [GEO_DB, ASN_DB],
       environment: {
         SECURITY_TOPIC_ARN: props.securityAlerts.topicArn,
         IP_PEPPER_SECRET_ARN: this.ipPepper.secretArn,
         GEO_DB_PATH: `/var/task/${basename(GEO_DB)}`,
+        ASN_DB_PATH: `/var/task/${basename(ASN_DB)}`,
         ...(props.thresholds ? { ANOMALY_THRESHOLDS: props.thresholds } : {}),
       },
     })

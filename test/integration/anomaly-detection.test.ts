@@ -6,8 +6,9 @@ import { PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createOutboxAlertPublisher } from "../../lambdas/adapters/alert-publisher.js";
 import { type AnomalyDetection, createAnomalyDetection } from "../../lambdas/adapters/anomaly-detection.js";
+import { createNetworkOwnerResolver } from "../../lambdas/adapters/anomaly-network-owner.js";
 import { createCountryResolver } from "../../lambdas/adapters/country-resolver.js";
-import type { Anomaly } from "../../lambdas/domain/anomaly/anomaly.js";
+import { type Anomaly, AnomalySchema } from "../../lambdas/domain/anomaly/anomaly.js";
 import { DEFAULT_THRESHOLDS } from "../../lambdas/domain/anomaly/thresholds.js";
 import { makeAnomalyDetectorHandler } from "../../lambdas/handlers/anomaly-detector.js";
 import { generateAccessLogs } from "../support/access-log-generator.js";
@@ -51,6 +52,7 @@ describe("anomaly detection against DynamoDB Local", () => {
       pepper: "integration-pepper",
       alerts: createOutboxAlertPublisher(outbox),
       resolveCountry: createCountryResolver(),
+      resolveOwner: createNetworkOwnerResolver(),
       thresholds: DEFAULT_THRESHOLDS,
     });
     // The whole stream as ten-minute batches of subscription events through the same code path.
@@ -69,17 +71,25 @@ describe("anomaly detection against DynamoDB Local", () => {
       });
       detection.addInputLine(batch, event);
       events += messages.length;
-      for (const key of batch.keys.values()) if (key.accepted > 0) keyMinutes += key.minutes.size;
-      raised.push(...(await detection.detect(batch)).anomalies);
+      const active = new Set<string>();
+      for (const r of batch.records) if (r.keyId && r.status === 200) active.add(`${r.keyId}|${r.minute}`);
+      keyMinutes += active.size;
+      const final = from + 10 >= stream.minutes;
+      raised.push(...(await detection.detect(batch, { final })).anomalies);
     }
   }, 240_000);
 
-  it("writes baselines at most once per key-minute", async () => {
-    const baselines = (await scan(tables, tables.names.state)).filter((i) => i.sk === "BASELINE");
-    const baselineWrites = baselines.reduce((sum, item) => sum + Number(item.version), 0);
-    expect(baselines.length).toBeGreaterThan(0);
-    expect(baselineWrites).toBeLessThanOrEqual(keyMinutes);
+  it("writes at most once per active key-minute, profiles included", async () => {
+    const profiles = (await scan(tables, tables.names.state)).filter((i) => i.sk === "PROFILE");
+    expect(profiles.length).toBeGreaterThan(0);
+    expect(detection.writes.writes).toBeLessThanOrEqual(keyMinutes);
     expect(detection.writes.writes / events).toBeLessThan(0.1);
+  });
+
+  it("keeps a profile item small (bounded maps, pseudonymous networks)", async () => {
+    const profiles = (await scan(tables, tables.names.state)).filter((i) => i.sk === "PROFILE");
+    const largest = Math.max(...profiles.map((item) => JSON.stringify(item).length));
+    expect(largest).toBeLessThan(8_192);
   });
 
   it("sets the TTL attribute on every item it writes", async () => {
@@ -106,22 +116,40 @@ describe("anomaly detection against DynamoDB Local", () => {
       from: new Date(stream.start),
       to: new Date(stream.start + stream.minutes * 60_000),
     });
-    // One item per subject, window, type (and country): an escalation in the same window replaces it.
-    const identity = (a: Anomaly) => [a.type, a.keyId ?? a.ipPrefix, a.windowStart, a.countries].join("|");
+    // One item per episode (subject, type, start): each update of an episode replaces its item.
+    const identity = (a: Anomaly) => [a.type, a.keyId ?? a.ipPrefix ?? a.asn, a.windowStart].join("|");
     expect(new Set(byTime.map(identity))).toEqual(new Set(raised.map(identity)));
     const leaked = stream.newNetworkUse[0]?.keyId as string;
     const byKey = await detection.repository.listByKey(leaked);
     expect(byKey.some((a) => a.type === "use_after_leak" && a.incidentId !== undefined)).toBe(true);
   });
 
-  it("publishes high-severity anomalies to the outbox, one per key and type per hour", async () => {
+  it("never overwrites the console's triage when it updates an episode", async () => {
+    const stored = (await scan(tables, tables.names.anomalies))[0] as Record<string, unknown>;
+    const triage = { state: "acknowledged", by: "analyst", at: "2026-01-01T00:00:00.000Z", reason: "known" };
+    await tables.client.send(
+      new PutCommand({ TableName: tables.names.anomalies, Item: { ...stored, triage } }),
+    );
+    const anomaly = AnomalySchema.parse(
+      Object.fromEntries(Object.entries(stored).filter(([k]) => k in AnomalySchema.shape)),
+    );
+    const subject = String(stored.pk).slice("ANOMALY#".length);
+    await detection.repository.save([{ subject, anomaly: { ...anomaly, count: anomaly.count + 1 } }]);
+    const after = (await scan(tables, tables.names.anomalies)).find(
+      (i) => i.pk === stored.pk && i.sk === stored.sk,
+    );
+    expect(after?.triage).toEqual(triage);
+    expect(after?.count).toBe(anomaly.count + 1);
+  });
+
+  it("publishes high-severity anomalies to the outbox, one per episode", async () => {
     const alerts = readFileSync(join(outbox, "alerts.jsonl"), "utf8")
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as { topic: string; message: Anomaly & { suppressedRepeats: number } });
     const hours = alerts.map(
       (a) =>
-        `${a.message.keyId ?? a.message.ipPrefix}|${a.message.type}|${a.message.windowStart.slice(0, 13)}`,
+        `${a.message.keyId ?? a.message.ipPrefix ?? a.message.asn}|${a.message.type}|${a.message.windowStart}`,
     );
     expect(alerts.every((a) => a.topic === "security" && a.message.severity === "high")).toBe(true);
     expect(new Set(hours).size).toBe(hours.length);

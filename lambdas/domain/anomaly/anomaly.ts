@@ -6,6 +6,8 @@ export const AnomalyTypeSchema = z.enum([
   "rate_spike",
   "credential_stuffing",
   "use_after_leak",
+  // A provider, client family or country new to the key (Okta/Auth0-style "new device/network").
+  "new_network",
 ]);
 export type AnomalyType = z.infer<typeof AnomalyTypeSchema>;
 
@@ -29,6 +31,14 @@ export const AnomalySchema = z
     windowEnd: z.string().datetime(),
     count: z.number().int().nonnegative(),
     incidentId: z.string().max(128).optional(),
+    /** Autonomous system and its provider name, when the evidence is a network or provider. */
+    asn: z.number().int().nonnegative().optional(),
+    provider: z.string().max(64).optional(),
+    /** Episode: the largest single-window count and when it was seen (windowStart..windowEnd spans the episode). */
+    peakCount: z.number().int().nonnegative().optional(),
+    peakAt: z.string().datetime().optional(),
+    /** What the detector saw, in words (no address, no key). */
+    reason: z.string().max(200).optional(),
   })
   .strict();
 export type Anomaly = z.infer<typeof AnomalySchema>;

@@ -1,5 +1,4 @@
 import { MINUTE_MS, type Severity } from "./anomaly.js";
-import type { AnomalyThresholds } from "./thresholds.js";
 
 /** What the key registry says about a key the logs mention (looked up by keyId). */
 export interface KeyLeakStatus {
@@ -11,34 +10,32 @@ export interface KeyLeakStatus {
   revokedAt?: string;
 }
 
+function minuteOf(iso: string | undefined): number | undefined {
+  if (!iso) return undefined;
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? undefined : Math.floor(at / MINUTE_MS);
+}
+
+/** Epoch minute from which use of the key is use after a leak (or after revocation). */
+export function leakMinute(key: KeyLeakStatus): number | undefined {
+  if (key.status === "compromised") return minuteOf(key.compromisedAt) ?? Number.NEGATIVE_INFINITY;
+  if (key.status === "revoked") return minuteOf(key.revokedAt) ?? Number.NEGATIVE_INFINITY;
+  return undefined;
+}
+
 /**
- * use_after_leak: any request with a compromised or revoked key. Compromised is `medium`, and
- * `high` when a network never seen for the key uses it within `newPrefixHours` of the leak
- * (someone else picked it up); a revoked key still in use is `low` (a forgotten deployment).
+ * use_after_leak, for one request at `minute` from a network the owner did (`ownersNetwork`) or
+ * did not use before the leak. Compromised: the owner's own network is `medium` (a deployment not
+ * yet rotated), anyone else `high`. Revoked: the owner's network is `low` (a forgotten job),
+ * a network the owner never used `medium` (someone tries a key found somewhere).
  */
 export function detectUseAfterLeak(
   key: KeyLeakStatus,
   minute: number,
-  fromNewPrefix: boolean,
-  thresholds: AnomalyThresholds,
+  ownersNetwork: boolean,
 ): Severity | undefined {
-  if (key.status === "revoked") {
-    const revoked = key.revokedAt ? Math.floor(Date.parse(key.revokedAt) / MINUTE_MS) : undefined;
-    return revoked !== undefined && minute < revoked ? undefined : "low";
-  }
-  if (key.status !== "compromised") return undefined;
-  const leak = leakMinute(key);
-  // A replayed log from before the quarantine is ordinary use.
-  if (leak !== undefined && minute < leak) return undefined;
-  const leakedAt = key.compromisedAt ? Date.parse(key.compromisedAt) : Number.NaN;
-  const hoursSince = (minute * MINUTE_MS - leakedAt) / 3_600_000;
-  const soon = Number.isNaN(leakedAt) || hoursSince <= thresholds.useAfterLeak.newPrefixHours;
-  return fromNewPrefix && soon ? "high" : "medium";
-}
-
-/** Epoch minute of the leak, for "was this network seen before the leak?". */
-export function leakMinute(key: KeyLeakStatus): number | undefined {
-  if (!key.compromisedAt) return undefined;
-  const at = Date.parse(key.compromisedAt);
-  return Number.isNaN(at) ? undefined : Math.floor(at / MINUTE_MS);
+  const from = leakMinute(key);
+  if (from === undefined || minute < from) return undefined;
+  if (key.status === "compromised") return ownersNetwork ? "medium" : "high";
+  return ownersNetwork ? "low" : "medium";
 }
