@@ -6,6 +6,7 @@ import { Console } from "./constructs/console.js";
 import { GitHubScanners } from "./constructs/github-scanners.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
 import { LeakResponse } from "./constructs/leak-response.js";
+import { NotificationReconciler } from "./constructs/notification-reconciler.js";
 import { PartnerWebhook } from "./constructs/partner-webhook.js";
 import { PublicApi } from "./constructs/public-api.js";
 import { ReportForm } from "./constructs/report-form.js";
@@ -61,7 +62,7 @@ export class StatelessStack extends Stack {
       state: stateful.tables.state,
       keyPrefixes: props.keyPrefixes,
     });
-    new LeakResponse(this, "LeakResponse", {
+    const leakResponse = new LeakResponse(this, "LeakResponse", {
       ...common,
       tables: {
         keys: stateful.tables.keys,
@@ -72,6 +73,18 @@ export class StatelessStack extends Stack {
       securityAlerts: stateful.securityAlerts,
       keyEvents: stateful.keyEvents,
       keyPrefixes: props.keyPrefixes,
+    });
+    new NotificationReconciler(this, "NotificationReconciler", {
+      ...common,
+      tables: {
+        keys: stateful.tables.keys,
+        incidents: stateful.tables.incidents,
+        notifications: stateful.tables.notifications,
+        reports: stateful.tables.reports,
+      },
+      securityAlerts: stateful.securityAlerts,
+      keyEvents: stateful.keyEvents,
+      sesSender: leakResponse.sesSender,
     });
     // keywatch's own API adopts the access-log format; Smelter's API stages adopt the same construct.
     new AnomalyDetection(this, "AnomalyDetection", {
