@@ -74,6 +74,7 @@ describe("the local stream pump", () => {
       tableName: db.names.incidents,
       pollMs: 50,
       maxAttempts: 3,
+      retry: { baseMs: 20 },
       handler: async (event) => ({
         batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? "" })),
       }),
