@@ -211,8 +211,10 @@ export async function openLocalEnvironment(
   }
   const client = createDocumentClient({ endpoint }, options.deadline ?? SDK_DEADLINES.interactive);
   const tables = localTableNames();
+  // Creating tables (GSIs, streams) can take seconds on a loaded machine: the background deadline.
+  const setup = createDocumentClient({ endpoint });
   try {
-    await createTables(client, tables);
+    await createTables(setup, tables);
   } catch (error) {
     client.destroy();
     if (dynamo) {
@@ -220,6 +222,8 @@ export async function openLocalEnvironment(
       rmSync(paths.dynamoDbLock, { force: true });
     }
     throw error;
+  } finally {
+    setup.destroy();
   }
   let owned = dynamo;
   let closing = false;

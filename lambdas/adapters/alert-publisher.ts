@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type MessageAttributeValue, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { Alert } from "../domain/security-alert.js";
-import { deadlineRequestHandler, SDK_DEADLINES, withCallDeadline } from "./dynamodb-client.js";
+import { deadlineRequestHandler, SDK_DEADLINES, type SdkDeadline, withCallDeadline } from "./dynamodb-client.js";
 import { appendLine } from "./email-sender.js";
 
 /** Publishes an alert to one of keywatch's topics; SNS in AWS, `alerts.jsonl` locally. */
@@ -16,10 +16,11 @@ export class AlertPublishError extends Error {
   }
 }
 
-export function createSnsClient(): SNSClient {
-  const deadline = SDK_DEADLINES.background;
+export function createSnsClient(options: { endpoint?: string; deadline?: SdkDeadline } = {}): SNSClient {
+  const deadline = options.deadline ?? SDK_DEADLINES.background;
   return withCallDeadline(
     new SNSClient({
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       maxAttempts: deadline.maxAttempts,
       retryMode: "standard",
       requestHandler: deadlineRequestHandler(deadline),

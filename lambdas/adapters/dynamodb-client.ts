@@ -24,12 +24,11 @@ export interface SdkDeadline {
 }
 
 /**
- * Deadlines by caller. `interactive`: a person or GitHub waits on the answer (the report form
- * answers its 503 within ~3 s; a partner delivery's first failing call within ~3 s, far inside
- * GitHub's 30 s). `background`: the notifier, scanners and CLI (a Lambda's timeout is longer).
+ * Deadlines by caller. `interactive`: a person or GitHub waits on the answer (a form post or a
+ * partner delivery gets its 503 within ~5 s of DynamoDB freezing, far inside GitHub's 30 s). `background`: the notifier, scanners and CLI (a Lambda's timeout is longer).
  */
 export const SDK_DEADLINES = {
-  interactive: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_000, maxAttempts: 3, callDeadlineMs: 2_500 },
+  interactive: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3, callDeadlineMs: 5_000 },
   background: { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3, callDeadlineMs: 12_000 },
 } as const satisfies Record<string, SdkDeadline>;
 

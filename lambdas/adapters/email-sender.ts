@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
-import { deadlineRequestHandler, SDK_DEADLINES, withCallDeadline } from "./dynamodb-client.js";
+import { deadlineRequestHandler, SDK_DEADLINES, type SdkDeadline, withCallDeadline } from "./dynamodb-client.js";
 
 export interface OutgoingEmail {
   /** The complete MIME message (headers + body), built once by composeMimeMessage. */
@@ -22,10 +22,11 @@ export class EmailSendError extends Error {
 }
 
 /** SESv2 client with a real deadline per call (SDK_DEADLINES.background) and the standard retries. */
-export function createSesClient(): SESv2Client {
-  const deadline = SDK_DEADLINES.background;
+export function createSesClient(options: { endpoint?: string; deadline?: SdkDeadline } = {}): SESv2Client {
+  const deadline = options.deadline ?? SDK_DEADLINES.background;
   return withCallDeadline(
     new SESv2Client({
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       maxAttempts: deadline.maxAttempts,
       retryMode: "standard",
       requestHandler: deadlineRequestHandler(deadline),
