@@ -1,7 +1,12 @@
 import { join } from "node:path";
 import { type MessageAttributeValue, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { Alert } from "../domain/security-alert.js";
-import { deadlineRequestHandler, SDK_DEADLINES, type SdkDeadline, withCallDeadline } from "./dynamodb-client.js";
+import {
+  deadlineRequestHandler,
+  SDK_DEADLINES,
+  type SdkDeadline,
+  withCallDeadline,
+} from "./dynamodb-client.js";
 import { appendLine } from "./email-sender.js";
 
 /** Publishes an alert to one of keywatch's topics; SNS in AWS, `alerts.jsonl` locally. */

@@ -1,7 +1,12 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
-import { deadlineRequestHandler, SDK_DEADLINES, type SdkDeadline, withCallDeadline } from "./dynamodb-client.js";
+import {
+  deadlineRequestHandler,
+  SDK_DEADLINES,
+  type SdkDeadline,
+  withCallDeadline,
+} from "./dynamodb-client.js";
 
 export interface OutgoingEmail {
   /** The complete MIME message (headers + body), built once by composeMimeMessage. */
