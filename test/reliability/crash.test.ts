@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CrashPoint } from "../../bin/local/crash-points.js";
-import { LOCAL_PUBLIC_KEYS_FILE } from "../../bin/local/secret-scanning-route.js";
 import { homePaths } from "../../bin/local/settings.js";
 import { systemClock } from "../../lambdas/adapters/clock.js";
 import { createDocumentClient } from "../../lambdas/adapters/dynamodb-client.js";
@@ -14,7 +13,7 @@ import { localTableNames } from "../../lambdas/adapters/table-specs.js";
 import { incidentIdFor } from "../../lambdas/domain/incident.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { keyHash } from "../../lambdas/domain/key-format.js";
-import { generateSigningKey, published } from "../support/partner-keys.js";
+import { generateSigningKey, type KeysServer, published, startKeysServer } from "../support/partner-keys.js";
 
 /**
  * Crash consistency of the whole local pipeline (issue 16): `keywatch start` runs as a real
@@ -42,12 +41,14 @@ type Kill = { kind: "hook"; point: CrashPoint; nth: number } | { kind: "tree"; a
 const home = mkdtempSync(join(tmpdir(), "keywatch-crash-"));
 const paths = homePaths(home);
 const signer = generateSigningKey();
-writeFileSync(join(home, LOCAL_PUBLIC_KEYS_FILE), JSON.stringify({ public_keys: [published(signer)] }));
+/** Plays GitHub's public-keys endpoint (GITHUB_API_URL): no demo stand-in, no other findings. */
+let github: KeysServer | undefined;
 const REPO = join(import.meta.dirname, "..", "..");
 let child: ChildProcess | undefined;
 let output = "";
 
 afterAll(async () => {
+  await github?.close();
   if (child?.pid && child.exitCode === null && child.signalCode === null) killTree(child);
   await new Promise((r) => setTimeout(r, 500));
   rmSync(home, { recursive: true, force: true });
@@ -73,8 +74,8 @@ async function startRun(
       ...process.env,
       PORT: "0",
       KEYWATCH_HOME: home,
-      // No GitHub scanning: only the deliveries below produce findings.
-      GITHUB_API_URL: "http://127.0.0.1:9",
+      // GitHub here only serves the signing keys: only the deliveries below produce findings.
+      GITHUB_API_URL: (github ??= await startKeysServer([published(signer)])).url,
       NODE_NO_WARNINGS: "1",
       ...(crashAt ? { KEYWATCH_CRASH_AT: crashAt } : {}),
     },
