@@ -7,6 +7,7 @@ import { EDGE_WEB_ACL_CONTEXT, EdgeProtection } from "./constructs/edge-protecti
 import { GitHubScanners } from "./constructs/github-scanners.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
 import { LeakResponse } from "./constructs/leak-response.js";
+import { NotificationReconciler } from "./constructs/notification-reconciler.js";
 import { PartnerWebhook } from "./constructs/partner-webhook.js";
 import { PublicApi } from "./constructs/public-api.js";
 import { ReportForm } from "./constructs/report-form.js";
@@ -74,7 +75,7 @@ export class StatelessStack extends Stack {
       state: stateful.tables.state,
       keyPrefixes: props.keyPrefixes,
     });
-    new LeakResponse(this, "LeakResponse", {
+    const leakResponse = new LeakResponse(this, "LeakResponse", {
       ...common,
       tables: {
         keys: stateful.tables.keys,
@@ -90,6 +91,18 @@ export class StatelessStack extends Stack {
       ...common,
       tables: { incidents: stateful.tables.incidents, notifications: stateful.tables.notifications },
       securityAlerts: stateful.securityAlerts,
+    });
+    new NotificationReconciler(this, "NotificationReconciler", {
+      ...common,
+      tables: {
+        keys: stateful.tables.keys,
+        incidents: stateful.tables.incidents,
+        notifications: stateful.tables.notifications,
+        reports: stateful.tables.reports,
+      },
+      securityAlerts: stateful.securityAlerts,
+      keyEvents: stateful.keyEvents,
+      sesSender: leakResponse.sesSender,
     });
     // keywatch's own API adopts the access-log format; Smelter's API stages adopt the same construct.
     new AnomalyDetection(this, "AnomalyDetection", {

@@ -9,6 +9,8 @@ import { createGitHubCodeSearchApi } from "../../lambdas/adapters/github-code-se
 import { createGitHubEventsApi } from "../../lambdas/adapters/github-events-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
 import { pollHealth, sweepHealth } from "../../lambdas/adapters/github-scanners.js";
+import { CLAIM_LEASE_MS } from "../../lambdas/adapters/notification-ledger.js";
+import { NOTIFIER_STREAM_FILTERS } from "../../lambdas/adapters/notifier-stream-filter.js";
 import { createCodeSearchPacer } from "../../lambdas/adapters/request-pacer.js";
 import { recordScannerHealth } from "../../lambdas/adapters/scanner-health.js";
 import type { TableNames } from "../../lambdas/adapters/table-specs.js";
@@ -17,9 +19,12 @@ import type { RecordFindings } from "../../lambdas/domain/finding.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { keyHash } from "../../lambdas/domain/key-format.js";
 import { DEFAULT_POLL_SETTINGS, pollEvents } from "../../lambdas/domain/poll-events.js";
+import { reconcileNotifications } from "../../lambdas/domain/reconcile-notifications.js";
+import { reconcilerDeps } from "../../lambdas/handlers/notification-reconciler.js";
 import { makeNotifierHandler, notifierDeps } from "../../lambdas/handlers/notifier.js";
 import type { RecordedShapeEventStream } from "../../standin/github/github-event-stream.js";
 import { createRecordedShapeEventStream, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
+import { type CrashHook, noCrash } from "./crash-points.js";
 import { startStreamPump } from "./stream-pump.js";
 
 /** What the runner's background services share. */
@@ -32,6 +37,15 @@ export interface ServiceContext {
   prefixes: readonly string[];
   log: (line: string) => void;
   now: () => Date;
+  /** Test-only fault injection (KEYWATCH_CRASH_AT); never fires unless set. */
+  crash?: CrashHook;
+  /** The stream pump's checkpoint (KEYWATCH_HOME/stream-checkpoint.json); unset: replay from the start. */
+  streamCheckpoint?: string;
+  /**
+   * True when this process holds the data folder's lock: no other attempt can be alive, so at
+   * start-up every `sending` claim is a crashed run's and is resumed at once (lease 0).
+   */
+  exclusiveData?: boolean;
 }
 
 export interface Service {
@@ -62,8 +76,9 @@ export function narratedRecorder(record: RecordFindings, log: (line: string) => 
   };
 }
 
-/** The incidents-stream pump + notifier (issue #4), writing to the outbox and saying so. */
-export async function startNotifier(ctx: ServiceContext): Promise<Service> {
+/** The outbox sender and publisher of the local notifier, saying what they wrote. */
+function outboxChannels(ctx: ServiceContext): { email: EmailSender; alerts: AlertPublisher } {
+  const crash = ctx.crash ?? noCrash;
   const outboxEmail = createOutboxEmailSender(ctx.outbox, ctx.now);
   const email: EmailSender = {
     async send(message) {
@@ -71,6 +86,7 @@ export async function startNotifier(ctx: ServiceContext): Promise<Service> {
       ctx.log(
         `email written: ${join(ctx.outbox, "emails")}/…-${message.incidentId}.eml (to the key's owner)`,
       );
+      crash("after-send");
     },
   };
   const outboxAlerts = createOutboxAlertPublisher(ctx.outbox);
@@ -80,27 +96,121 @@ export async function startNotifier(ctx: ServiceContext): Promise<Service> {
       const kind = String(alert.message.kind ?? alert.attributes.kind ?? "");
       const incident = String(alert.message.incidentId ?? "");
       ctx.log(`alert sent: ${alert.topic} ${kind} ${incident}`.trim());
+      crash("after-send");
     },
   };
-  const handler = makeNotifierHandler(
-    notifierDeps({
-      client: ctx.client,
-      tables: ctx.tables,
-      email,
-      alerts,
-      sender: LOCAL_SENDER,
-      clock: { now: ctx.now },
-    }),
+  return { email, alerts };
+}
+
+/** Logs the first of a run of identical errors, then one line a minute with the count (no flood). */
+function quietErrors(log: (line: string) => void, prefix: string): (error: unknown) => void {
+  let last = "";
+  let repeats = 0;
+  let lastLoggedAt = 0;
+  return (error) => {
+    const message = (error as Error).message?.split("\n")[0] ?? String(error);
+    const now = Date.now();
+    if (message === last && now - lastLoggedAt < 60_000) {
+      repeats += 1;
+      return;
+    }
+    log(`${prefix}${message}${repeats > 0 ? ` (and ${repeats} more like it)` : ""}`);
+    last = message;
+    repeats = 0;
+    lastLoggedAt = now;
+  };
+}
+
+/** Runs the reconciler once and says what it resumed. */
+async function reconcileOnce(
+  ctx: ServiceContext,
+  settings: { claimLeaseMs: number; openGraceMs: number },
+): Promise<void> {
+  const { email, alerts } = outboxChannels(ctx);
+  const deps = reconcilerDeps({
+    client: ctx.client,
+    tables: ctx.tables,
+    email,
+    alerts,
+    sender: LOCAL_SENDER,
+    clock: { now: ctx.now },
+    leaseMs: settings.claimLeaseMs,
+  });
+  const report = await reconcileNotifications(deps, settings);
+  if (report.stuckClaims + report.staleOpenIncidents === 0) return;
+  ctx.log(
+    `notifier: reconciled ${report.stuckClaims} stuck claim(s) and ${report.staleOpenIncidents} open incident(s): ` +
+      `${report.resumed} sent, ${report.alreadySent} already sent, ${report.inFlight} in flight, ${report.failed} failed` +
+      (report.stranded.length > 0 ? `; still open: ${report.stranded.join(", ")}` : ""),
+  );
+}
+
+/**
+ * The incidents-stream pump + notifier (issue #4), writing to the outbox and saying so, and the
+ * reconciler behind it (issue #16): once at start-up, before the pump (a crashed run's claims are
+ * resumed at once when this process holds the data folder), then every `reconcileEveryMs`.
+ */
+export async function startNotifier(
+  ctx: ServiceContext,
+  options: { reconcileEveryMs?: number; openGraceMs?: number } = {},
+): Promise<Service> {
+  const crash = ctx.crash ?? noCrash;
+  const { email, alerts } = outboxChannels(ctx);
+  const deps = notifierDeps({
+    client: ctx.client,
+    tables: ctx.tables,
+    email,
+    alerts,
+    sender: LOCAL_SENDER,
+    clock: { now: ctx.now },
+  });
+  const ledger = deps.ledger;
+  const handler = makeNotifierHandler({
+    ...deps,
+    ledger: {
+      async claim(id, at) {
+        const claim = await ledger.claim(id, at);
+        if (claim === "claimed" || claim === "taken_over") crash("after-claim");
+        return claim;
+      },
+      async markSent(id, at) {
+        await ledger.markSent(id, at);
+        crash("after-mark-sent");
+      },
+      release: (id) => ledger.release(id),
+    },
+  });
+  const openGraceMs = options.openGraceMs ?? 2 * 60_000;
+  await reconcileOnce(ctx, { claimLeaseMs: ctx.exclusiveData ? 0 : CLAIM_LEASE_MS, openGraceMs: 0 }).catch(
+    (error: unknown) => ctx.log(`notifier: start-up reconciliation failed: ${(error as Error).message}`),
   );
   const pump = await startStreamPump({
     endpoint: ctx.endpoint,
     tableName: ctx.tables.incidents,
     handler,
     pollMs: 250,
-    onDeadLetter: (record) => ctx.log(`notifier: gave up on stream record ${record.eventID} (dead letter)`),
-    onError: (error) => ctx.log(`notifier: stream error: ${(error as Error).message}`),
+    filters: NOTIFIER_STREAM_FILTERS,
+    ...(ctx.streamCheckpoint ? { checkpointFile: ctx.streamCheckpoint } : {}),
+    afterDeliver: () => crash("after-pump-deliver"),
+    onDeadLetter: (record) =>
+      ctx.log(
+        `notifier: gave up on stream record ${record.eventID} (dead letter; the reconciler resumes it)`,
+      ),
+    onError: quietErrors(ctx.log, "notifier: stream error: "),
   });
-  return { name: "notifier", stop: () => pump.stop() };
+  const reconciler = every(
+    options.reconcileEveryMs ?? 30_000,
+    () => reconcileOnce(ctx, { claimLeaseMs: CLAIM_LEASE_MS, openGraceMs }),
+    quietErrors(ctx.log, "notifier: reconciliation failed: "),
+    options.reconcileEveryMs ?? 30_000,
+  );
+  return {
+    name: "notifier",
+    async stop() {
+      await reconciler.stop();
+      await pump.stop();
+    },
+  };
 }
 
 /** A repeating task that never overlaps itself and stops cleanly. */
@@ -108,6 +218,7 @@ function every(
   ms: number,
   task: () => Promise<void>,
   onError: (error: unknown) => void,
+  firstAfterMs = 0,
 ): Service & { name: string } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -120,7 +231,7 @@ function every(
         if (!stopped) timer = setTimeout(tick, ms);
       });
   };
-  timer = setTimeout(tick, 0);
+  timer = setTimeout(tick, firstAfterMs);
   return {
     name: "scheduler",
     async stop() {

@@ -1,6 +1,8 @@
 import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { Clock } from "../../lambdas/adapters/clock.js";
 import { systemClock } from "../../lambdas/adapters/clock.js";
 import { createConsoleAnomalies } from "../../lambdas/adapters/console-anomalies.js";
@@ -8,7 +10,7 @@ import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incide
 import { createLocalHttpServer, type Route } from "../../lambdas/adapters/local-http.js";
 import { CONSOLE_PAGE_PATHS, makeConsolePageHandler } from "../../lambdas/handlers/console.js";
 import { CONSOLE_API_ROUTES, makeConsoleApiHandler } from "../../lambdas/handlers/console-api.js";
-import { handler as healthz } from "../../lambdas/handlers/healthz.js";
+import { type CrashHook, crashHookFrom, noCrash } from "./crash-points.js";
 import { type LocalEnvironment, openLocalEnvironment } from "./local-environment.js";
 import {
   localFindingRecorder,
@@ -40,6 +42,13 @@ export interface StartOptions {
   clock?: Clock;
   /** Size of the stand-in's recorded-shape event stream (default 600). */
   demoEvents?: number;
+  /**
+   * DynamoDB Local is gone for good (it kept exiting, or could not be restarted): the runner has
+   * stopped itself; `keywatch start` prints the reason and exits non-zero.
+   */
+  onFatal?: (reason: string) => void;
+  /** The local reconciler's period and grace for `open` incidents (defaults 30 s / 2 min). */
+  reconcile?: { everyMs?: number; openGraceMs?: number };
 }
 
 /** What route factories and background services get from the runner. */
@@ -49,6 +58,8 @@ export interface RunnerContext {
   paths: ReturnType<typeof homePaths>;
   clock: Clock;
   log: (line: string) => void;
+  /** Test-only fault injection (KEYWATCH_CRASH_AT); a no-op unless set. */
+  crash?: CrashHook;
 }
 
 export interface LocalMonitor {
@@ -74,12 +85,36 @@ export function localRoutes(ctx: RunnerContext): Route[] {
     actorOf: () => "user:local-console",
   });
   return [
-    { method: "GET", path: "/healthz", handler: healthz },
+    { method: "GET", path: "/healthz", handler: () => localHealth(ctx) },
     ...CONSOLE_PAGE_PATHS.map((path): Route => ({ method: "GET", path, handler: consolePage })),
     ...CONSOLE_API_ROUTES.map((r): Route => ({ method: r.method, path: r.path, handler: consoleApi })),
     ...reportFormRoutes(ctx),
     secretScanningRoute(ctx),
   ];
+}
+
+/**
+ * `GET /healthz` locally: the server answers, and so does its DynamoDB (probed with a 1 s
+ * deadline, so a dead or frozen DynamoDB Local shows as 503 instead of an "ok" over 500s).
+ */
+async function localHealth(ctx: RunnerContext): Promise<APIGatewayProxyStructuredResultV2> {
+  const supervised = ctx.env.dynamoDbState?.() ?? "up";
+  let dynamodb: string = supervised;
+  if (supervised === "up") {
+    try {
+      await ctx.env.client.send(new ListTablesCommand({ Limit: 1 }), {
+        abortSignal: AbortSignal.timeout(1_000),
+      });
+    } catch {
+      dynamodb = "unreachable";
+    }
+  }
+  const ok = dynamodb === "up";
+  return {
+    statusCode: ok ? 200 : 503,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+    body: JSON.stringify({ status: ok ? "ok" : "degraded", dynamodb }),
+  };
 }
 
 /**
@@ -96,9 +131,21 @@ async function startServices(ctx: RunnerContext, options: StartOptions): Promise
     prefixes: ctx.settings.keyPrefixes,
     log: ctx.log,
     now: () => ctx.clock.now(),
+    crash: ctx.crash ?? noCrash,
+    streamCheckpoint: ctx.paths.streamCheckpoint,
+    exclusiveData: ctx.env.ownsDynamoDb,
   };
   try {
-    if (options.notifier !== false) started.push(await startNotifier(service));
+    if (options.notifier !== false) {
+      started.push(
+        await startNotifier(service, {
+          ...(options.reconcile?.everyMs ? { reconcileEveryMs: options.reconcile.everyMs } : {}),
+          ...(options.reconcile?.openGraceMs !== undefined
+            ? { openGraceMs: options.reconcile.openGraceMs }
+            : {}),
+        }),
+      );
+    }
     // Unknown keys reach the security team only as one digest per source and window (issue 13).
     if (options.notifier !== false) started.push(startUnknownKeyDigest(service));
     let demoKeys: string[] = [];
@@ -153,6 +200,9 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+/** Answers a 2xx to a partner delivery or a report: the moment the crash suite's `after-ack` kills at. */
+const ACKNOWLEDGED_ROUTES = new Set(["/github/secret-scanning", "/reports"]);
+
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
@@ -171,14 +221,35 @@ export async function startLocalMonitor(
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const paths = homePaths(settings.home);
   mkdirSync(paths.emails, { recursive: true });
-  const env = await openLocalEnvironment(settings, { advertise: true });
+  const crash = crashHookFrom(settings.crashAt);
+  let monitor: LocalMonitor | undefined;
+  let fatal: string | undefined;
+  const env = await openLocalEnvironment(settings, {
+    exclusive: true,
+    supervise: {
+      log,
+      onGaveUp(reason) {
+        fatal = reason;
+        log(`keywatch: ${reason}; stopping`);
+        void monitor?.stop().then(() => options.onFatal?.(reason));
+      },
+    },
+  });
   log(
-    `keywatch: DynamoDB at ${env.endpoint} (${env.ownsDynamoDb ? "started, data in" : "shared"} ${paths.dynamoDbData})`,
+    `keywatch: DynamoDB at ${env.endpoint} (${env.ownsDynamoDb ? `started on 127.0.0.1${env.dynamoDb?.loopbackOnly === false ? " and EVERY interface (KEYWATCH_DYNAMODB_EXPOSED=allow)" : " only"}, data in` : "shared"} ${paths.dynamoDbData})`,
   );
-  const ctx: RunnerContext = { settings, env, paths, clock: options.clock ?? systemClock, log };
+  const ctx: RunnerContext = { settings, env, paths, clock: options.clock ?? systemClock, log, crash };
   const server = createLocalHttpServer(localRoutes(ctx), {
     allowedHosts: settings.allowedHosts,
     onError: (routeKey, error) => log(`keywatch: ${routeKey} failed: ${(error as Error)?.name ?? "error"}`),
+  });
+  // Test-only kill point (the crash suite): right after a 2xx acknowledged a delivery or report.
+  server.on("request", (req, res) => {
+    if (req.method === "POST" && ACKNOWLEDGED_ROUTES.has((req.url ?? "").split("?")[0] ?? "")) {
+      res.once("finish", () => {
+        if (res.statusCode >= 200 && res.statusCode < 300) crash("after-ack");
+      });
+    }
   });
   let port: number;
   try {
@@ -201,7 +272,7 @@ export async function startLocalMonitor(
   log(`keywatch: console at ${url}/console`);
 
   let stopping: Promise<void> | undefined;
-  return {
+  monitor = {
     url,
     env,
     home: settings.home,
@@ -220,4 +291,9 @@ export async function startLocalMonitor(
       return stopping;
     },
   };
+  if (fatal) {
+    await monitor.stop();
+    throw new Error(fatal);
+  }
+  return monitor;
 }

@@ -25,6 +25,17 @@ export const LocalSettingsSchema = z
           .filter(Boolean),
       )
       .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/, "a host name without port"))),
+    /** `allow`: start DynamoDB Local on every interface when no JDK can bind it to loopback. */
+    KEYWATCH_DYNAMODB_EXPOSED: z.enum(["allow"]).optional(),
+    /**
+     * Test-only fault injection (the crash suite): `point[:n][,point[:n]...]` makes the runner
+     * kill itself with SIGKILL the n-th time (default 1st) it reaches a point of the pipeline.
+     * Unset (the default) nothing is injected. Points: CRASH_POINTS in bin/local/crash-points.ts.
+     */
+    KEYWATCH_CRASH_AT: z
+      .string()
+      .regex(/^[a-z-]+(:[1-9][0-9]*)?(,[a-z-]+(:[1-9][0-9]*)?)*$/, "point[:n][,point[:n]...]")
+      .optional(),
   })
   .transform((env) => ({
     port: env.PORT,
@@ -42,6 +53,8 @@ export const LocalSettingsSchema = z
     },
     dynamoDbEndpoint: env.DYNAMODB_ENDPOINT,
     allowedHosts: env.KEYWATCH_ALLOWED_HOSTS,
+    dynamoDbExposed: env.KEYWATCH_DYNAMODB_EXPOSED === "allow",
+    crashAt: env.KEYWATCH_CRASH_AT,
   }));
 
 export type LocalSettings = z.infer<typeof LocalSettingsSchema>;
@@ -54,8 +67,14 @@ export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSe
 export function homePaths(home: string) {
   return {
     dynamoDbData: resolve(home, "dynamodb"),
-    /** Written by `keywatch start` while its DynamoDB Local runs, so CLI commands can share it. */
+    /**
+     * The data folder's lock, held by whichever keywatch process runs DynamoDB Local on it (owner
+     * pid, java pid, endpoint): others share that instance or refuse, and a dead owner's lock is
+     * taken over after its DynamoDB Local is gone. Created with O_EXCL, so two starts can't both win.
+     */
     dynamoDbLock: resolve(home, "dynamodb.json"),
+    /** The local stream pump's position per shard, so a restart resumes instead of replaying. */
+    streamCheckpoint: resolve(home, "stream-checkpoint.json"),
     outbox: resolve(home, "outbox"),
     emails: resolve(home, "outbox", "emails"),
     alerts: resolve(home, "outbox", "alerts.jsonl"),

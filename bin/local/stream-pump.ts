@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DescribeStreamCommand,
@@ -6,8 +7,9 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from "@aws-sdk/client-dynamodb-streams";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import { deadlineRequestHandler, SDK_DEADLINES } from "../../lambdas/adapters/dynamodb-client.js";
+import { matchesStreamFilters } from "../../lambdas/adapters/notifier-stream-filter.js";
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
@@ -18,12 +20,31 @@ export interface StreamPumpOptions {
   handler: StreamHandler;
   pollMs?: number;
   batchSize?: number;
-  /** TRIM_HORIZON (default) replays what the stream still holds: a restart loses no notification. */
+  /**
+   * Where a shard with no checkpoint starts. TRIM_HORIZON (default) replays what the stream
+   * still holds: a first start (or a lost checkpoint) loses no notification.
+   */
   startAt?: "TRIM_HORIZON" | "LATEST";
-  /** Attempts per record before it is given up (Lambda: retryAttempts, then the DLQ). */
+  /**
+   * A file keeping the last handled sequence number per shard: a restart resumes after it
+   * (AFTER_SEQUENCE_NUMBER) instead of replaying the whole stream. Written after the handler
+   * returned, so a crash in between replays at most the batch in hand (the handler is idempotent).
+   */
+  checkpointFile?: string;
+  /** Lambda event-filter patterns (FilterCriteria): other records are skipped, as Lambda skips them. */
+  filters?: ReadonlyArray<Record<string, unknown>>;
+  /** Attempts per record before it is given up (default: unbounded; the age limit applies). */
   maxAttempts?: number;
+  /**
+   * Retry backoff: the first retry waits `baseMs`, each next one twice as long up to `maxMs`;
+   * a record still failing `maxRecordAgeMs` after its first failure is given up (the DLQ).
+   * Defaults 500 ms / 30 s / 10 min: retries outlast the notifier's 90 s claim lease.
+   */
+  retry?: { baseMs?: number; maxMs?: number; maxRecordAgeMs?: number };
   onDeadLetter?: (record: DynamoDBRecord, error: unknown) => void;
   onError?: (error: unknown) => void;
+  /** Called after the handler accepted a batch, before the checkpoint is written (crash tests). */
+  afterDeliver?: () => void;
 }
 
 export interface StreamPump {
@@ -39,7 +60,29 @@ interface ShardState {
   lastSequence?: string;
   pending: DynamoDBRecord[];
   attempts: number;
+  /** When the record at the head first failed (for the age limit). */
+  firstFailureAt?: number;
+  /** No retry before this time (epoch ms). */
+  retryAt: number;
+  /** Last sequence number the handler accepted (the checkpoint). */
+  handledSequence?: string;
   closed: boolean;
+}
+
+interface Checkpoint {
+  streamArn: string;
+  shards: Record<string, string>;
+}
+
+function readCheckpoint(path: string | undefined, streamArn: string): Record<string, string> {
+  if (!path || !existsSync(path)) return {};
+  try {
+    const checkpoint = JSON.parse(readFileSync(path, "utf8")) as Checkpoint;
+    // A recreated table has a new stream: its old positions mean nothing.
+    return checkpoint.streamArn === streamArn ? checkpoint.shards : {};
+  } catch {
+    return {};
+  }
 }
 
 type Image = Record<string, unknown>;
@@ -97,7 +140,7 @@ export async function startStreamPump(options: StreamPumpOptions): Promise<Strea
     region: "local",
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
     maxAttempts: 3,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
+    requestHandler: deadlineRequestHandler(SDK_DEADLINES.background),
   };
   const dynamo = new DynamoDBClient(config);
   const streams = new DynamoDBStreamsClient(config);
@@ -105,8 +148,23 @@ export async function startStreamPump(options: StreamPumpOptions): Promise<Strea
   const streamArn = table.Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`table ${options.tableName} has no stream`);
   const pollMs = options.pollMs ?? 250;
-  const maxAttempts = options.maxAttempts ?? 5;
+  const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
+  const retry = { baseMs: 500, maxMs: 30_000, maxRecordAgeMs: 10 * 60_000, ...options.retry };
+  const checkpoint = readCheckpoint(options.checkpointFile, streamArn);
   const shards = new Map<string, ShardState>();
+  let consecutiveErrors = 0;
+
+  function saveCheckpoint(): void {
+    if (!options.checkpointFile) return;
+    const positions: Record<string, string> = { ...checkpoint };
+    for (const state of shards.values()) {
+      if (state.handledSequence) positions[state.shardId] = state.handledSequence;
+    }
+    const temp = `${options.checkpointFile}.tmp`;
+    const saved: Checkpoint = { streamArn: streamArn as string, shards: positions };
+    writeFileSync(temp, JSON.stringify(saved));
+    renameSync(temp, options.checkpointFile);
+  }
   let stopped = false;
   let cycle = 0;
   let lastActiveCycle = 0;
@@ -123,20 +181,25 @@ export async function startStreamPump(options: StreamPumpOptions): Promise<Strea
       );
       for (const shard of out.StreamDescription?.Shards ?? []) {
         if (!shard.ShardId || shards.has(shard.ShardId)) continue;
+        const resumeAfter = checkpoint[shard.ShardId];
         // A child shard found after startup must be read from its start, or records are skipped.
         const type = cycle === 0 ? (options.startAt ?? "TRIM_HORIZON") : "TRIM_HORIZON";
         const it = await streams.send(
           new GetShardIteratorCommand({
             StreamArn: streamArn,
             ShardId: shard.ShardId,
-            ShardIteratorType: type,
+            ...(resumeAfter
+              ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", SequenceNumber: resumeAfter }
+              : { ShardIteratorType: type }),
           }),
         );
         shards.set(shard.ShardId, {
           shardId: shard.ShardId,
           iterator: it.ShardIterator,
+          ...(resumeAfter ? { lastSequence: resumeAfter, handledSequence: resumeAfter } : {}),
           pending: [],
           attempts: 0,
+          retryAt: 0,
           closed: false,
         });
       }
@@ -146,29 +209,53 @@ export async function startStreamPump(options: StreamPumpOptions): Promise<Strea
 
   async function deliver(state: ShardState): Promise<boolean> {
     if (state.pending.length === 0) return false;
+    if (Date.now() < state.retryAt) return true; // backing off: still busy, not idle
     const batch = state.pending.slice(0, options.batchSize ?? 100);
+    const filters = options.filters;
+    const wanted = filters ? batch.filter((r) => matchesStreamFilters(r, filters)) : batch;
     let failedAt = -1;
     let failure: unknown;
     try {
-      const response = await options.handler({ Records: batch });
+      const response = wanted.length > 0 ? await options.handler({ Records: wanted }) : undefined;
       const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       failedAt = batch.findIndex((r) => failed.has(r.dynamodb?.SequenceNumber ?? ""));
     } catch (error) {
-      failedAt = 0;
+      failedAt = batch.indexOf(wanted[0] as DynamoDBRecord);
       failure = error;
     }
+    const accepted = failedAt === -1 ? batch.length : failedAt;
+    if (accepted > 0) {
+      state.handledSequence = batch[accepted - 1]?.dynamodb?.SequenceNumber ?? state.handledSequence;
+      state.pending.splice(0, accepted);
+      options.afterDeliver?.();
+      saveCheckpoint();
+    }
     if (failedAt === -1) {
-      state.pending.splice(0, batch.length);
       state.attempts = 0;
+      state.firstFailureAt = undefined;
+      state.retryAt = 0;
       return true;
     }
-    state.pending.splice(0, failedAt);
-    state.attempts += 1;
-    if (state.attempts >= maxAttempts) {
-      const dead = state.pending.shift() as DynamoDBRecord;
+    if (accepted > 0) {
       state.attempts = 0;
-      options.onDeadLetter?.(dead, failure);
+      state.firstFailureAt = undefined;
     }
+    state.attempts += 1;
+    state.firstFailureAt ??= Date.now();
+    const tooOld = Date.now() - state.firstFailureAt >= retry.maxRecordAgeMs;
+    if (state.attempts >= maxAttempts || tooOld) {
+      const dead = state.pending.shift() as DynamoDBRecord;
+      state.handledSequence = dead.dynamodb?.SequenceNumber ?? state.handledSequence;
+      state.attempts = 0;
+      state.firstFailureAt = undefined;
+      state.retryAt = 0;
+      saveCheckpoint();
+      options.onDeadLetter?.(dead, failure);
+      return true;
+    }
+    // Back off (with jitter) instead of burning attempts: a claim in flight needs its lease to run out.
+    const delay = Math.min(retry.maxMs, retry.baseMs * 2 ** (state.attempts - 1));
+    state.retryAt = Date.now() + delay * (0.8 + Math.random() * 0.4);
     return true;
   }
 
@@ -216,14 +303,20 @@ export async function startStreamPump(options: StreamPumpOptions): Promise<Strea
     while (!stopped) {
       try {
         if (await pollOnce()) lastActiveCycle = cycle + 1;
+        consecutiveErrors = 0;
       } catch (error) {
         // A failed cycle is not an idle one: drained() waits for a clean pass.
         lastActiveCycle = cycle + 1;
-        if ((error as Error).message !== "stream iterator renewed") options.onError?.(error);
+        if ((error as Error).message !== "stream iterator renewed") {
+          consecutiveErrors += 1;
+          options.onError?.(error);
+        }
       }
       cycle += 1;
       for (const wake of cycleWaiters.splice(0)) wake();
-      if (!stopped) await new Promise((r) => setTimeout(r, pollMs));
+      // DynamoDB down: poll less often (up to 5 s) rather than spin on errors.
+      const wait = Math.min(5_000, pollMs * 2 ** Math.min(consecutiveErrors, 5));
+      if (!stopped) await new Promise((r) => setTimeout(r, wait));
     }
   })();
 

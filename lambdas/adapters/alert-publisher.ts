@@ -1,7 +1,12 @@
 import { join } from "node:path";
 import { type MessageAttributeValue, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { Alert } from "../domain/security-alert.js";
+import {
+  deadlineRequestHandler,
+  SDK_DEADLINES,
+  type SdkDeadline,
+  withCallDeadline,
+} from "./dynamodb-client.js";
 import { appendLine } from "./email-sender.js";
 
 /** Publishes an alert to one of keywatch's topics; SNS in AWS, `alerts.jsonl` locally. */
@@ -16,12 +21,17 @@ export class AlertPublishError extends Error {
   }
 }
 
-export function createSnsClient(): SNSClient {
-  return new SNSClient({
-    maxAttempts: 3,
-    retryMode: "standard",
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
-  });
+export function createSnsClient(options: { endpoint?: string; deadline?: SdkDeadline } = {}): SNSClient {
+  const deadline = options.deadline ?? SDK_DEADLINES.background;
+  return withCallDeadline(
+    new SNSClient({
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      maxAttempts: deadline.maxAttempts,
+      retryMode: "standard",
+      requestHandler: deadlineRequestHandler(deadline),
+    }),
+    deadline,
+  );
 }
 
 export function snsAttributes(attributes: Alert["attributes"]): Record<string, MessageAttributeValue> {

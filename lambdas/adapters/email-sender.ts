@@ -1,7 +1,12 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import {
+  deadlineRequestHandler,
+  SDK_DEADLINES,
+  type SdkDeadline,
+  withCallDeadline,
+} from "./dynamodb-client.js";
 
 export interface OutgoingEmail {
   /** The complete MIME message (headers + body), built once by composeMimeMessage. */
@@ -21,13 +26,18 @@ export class EmailSendError extends Error {
   }
 }
 
-/** SESv2 client with bounded timeouts and the SDK's standard retries (throttling backoff included). */
-export function createSesClient(): SESv2Client {
-  return new SESv2Client({
-    maxAttempts: 3,
-    retryMode: "standard",
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
-  });
+/** SESv2 client with a real deadline per call (SDK_DEADLINES.background) and the standard retries. */
+export function createSesClient(options: { endpoint?: string; deadline?: SdkDeadline } = {}): SESv2Client {
+  const deadline = options.deadline ?? SDK_DEADLINES.background;
+  return withCallDeadline(
+    new SESv2Client({
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      maxAttempts: deadline.maxAttempts,
+      retryMode: "standard",
+      requestHandler: deadlineRequestHandler(deadline),
+    }),
+    deadline,
+  );
 }
 
 export function createSesEmailSender(

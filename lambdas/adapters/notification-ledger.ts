@@ -4,14 +4,25 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  ScanCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { NotificationLedger } from "../domain/notify-incident.js";
+import type { StuckClaim } from "../domain/reconcile-notifications.js";
 
 /** Idempotency records live 30 days (IDEMPOTENCY_RETENTION), longer than any stream retry. */
 const RETENTION_SECONDS = 30 * 24 * 3600;
 /** A claim older than this belongs to an attempt that crashed: the notifier times out at 60 s. */
 export const CLAIM_LEASE_MS = 90 * 1000;
+
+export interface NotificationLedgerOptions {
+  /**
+   * How long a `sending` claim belongs to the attempt that made it (default CLAIM_LEASE_MS).
+   * 0 is for a caller that knows no other attempt can be alive: the local runner at start-up,
+   * which holds its data folder's lock, so every `sending` claim is a previous run's crash.
+   */
+  leaseMs?: number;
+}
 
 const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
 
@@ -19,7 +30,9 @@ const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000)
 export function createNotificationLedger(
   client: DynamoDBDocumentClient,
   tableName: string,
-): NotificationLedger {
+  options: NotificationLedgerOptions = {},
+): NotificationLedger & { stuckClaims(claimedBefore: string): Promise<StuckClaim[]> } {
+  const leaseMs = options.leaseMs ?? CLAIM_LEASE_MS;
   return {
     async claim(id, at) {
       try {
@@ -45,7 +58,8 @@ export function createNotificationLedger(
       if (!out.Item) return "in_flight";
       if (out.Item.status === "sent") return "sent";
       const claimedAt = String(out.Item.claimedAt);
-      if (new Date(at).getTime() - new Date(claimedAt).getTime() <= CLAIM_LEASE_MS) return "in_flight";
+      const age = new Date(at).getTime() - new Date(claimedAt).getTime();
+      if (leaseMs > 0 && age <= leaseMs) return "in_flight";
       // The attempt that claimed it crashed: a possible duplicate beats a lost leak notification.
       try {
         await client.send(
@@ -81,6 +95,29 @@ export function createNotificationLedger(
           ExpressionAttributeValues: { ":sent": "sent", ":at": at },
         }),
       );
+    },
+
+    /** The reconciler's sweep: a Scan (the ledger holds a few items per incident, 30 days). */
+    async stuckClaims(claimedBefore) {
+      const stuck: StuckClaim[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(
+          new ScanCommand({
+            TableName: tableName,
+            FilterExpression: "#status = :sending AND claimedAt <= :before",
+            ExpressionAttributeNames: { "#status": "status" },
+            ExpressionAttributeValues: { ":sending": "sending", ":before": claimedBefore },
+            ProjectionExpression: "pk, claimedAt",
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const item of page.Items ?? [])
+          stuck.push({ id: String(item.pk), claimedAt: String(item.claimedAt) });
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return stuck;
     },
 
     async release(id) {

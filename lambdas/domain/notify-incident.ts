@@ -54,8 +54,12 @@ export async function notify(planned: PlannedNotification, deps: NotifyDeps): Pr
 
   const id = notificationId(planned);
   const claim = await deps.ledger.claim(id, deps.clock.now().toISOString());
-  if (claim === "sent") return "already_sent";
   if (claim === "in_flight") throw new NotificationInFlightError(id);
+  if (claim === "sent") {
+    // A crash between markSent and markNotified left the incident open: finish that step now.
+    if (marksNotified(planned, incident)) await markNotified(planned, deps);
+    return "already_sent";
+  }
 
   try {
     await send(planned, details.occurrences, incident, deps);
@@ -64,11 +68,15 @@ export async function notify(planned: PlannedNotification, deps: NotifyDeps): Pr
     throw error;
   }
   await deps.ledger.markSent(id, deps.clock.now().toISOString());
-
-  const marksNotified =
-    planned.kind === "owner_email" || (planned.kind === "security_alert" && incident.kind === "unknown_key");
-  if (marksNotified) await markNotified(planned, deps);
+  if (marksNotified(planned, incident)) await markNotified(planned, deps);
   return claim === "taken_over" ? "resent_after_crash" : "sent";
+}
+
+/** The notification whose delivery moves the incident open → notified. */
+function marksNotified(planned: PlannedNotification, incident: { kind: string }): boolean {
+  return (
+    planned.kind === "owner_email" || (planned.kind === "security_alert" && incident.kind === "unknown_key")
+  );
 }
 
 async function send(

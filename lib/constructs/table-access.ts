@@ -59,4 +59,16 @@ export const TABLE_ACCESS = {
   codeSearchSweepState: {
     state: ["GetItem", "BatchGetItem", "Query", "PutItem", "DeleteItem", "BatchWriteItem"],
   },
+  /** The unknown-key digest: pending windows (byState GSI), sealed and marked (UpdateItem), example incidents, its ledger. */
+  unknownKeyDigest: {
+    incidents: ["GetItem", "QueryIndex", "UpdateItem"],
+    notifications: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+  },
+  /** The notification reconciler: the notifier's grants, stale open incidents (byState GSI) and stuck ledger claims (Scan). */
+  notificationReconciler: {
+    incidents: ["GetItem", "Query", "QueryIndex", "PutItem", "UpdateItem"],
+    keys: ["GetItem"],
+    notifications: ["GetItem", "Scan", "PutItem", "UpdateItem", "DeleteItem"],
+    reports: ["GetItem"],
+  },
 } as const satisfies Record<string, Record<string, readonly TableAction[]>>;

@@ -6,6 +6,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { KeywatchFunction } from "./keywatch-function.js";
+import { TABLE_ACCESS } from "./table-access.js";
 
 export interface UnknownKeyDigestProps {
   tables: { incidents: ITable; notifications: ITable };
@@ -38,8 +39,8 @@ export class UnknownKeyDigest extends Construct {
       timeout: Duration.seconds(60),
       environment: { SECURITY_TOPIC_ARN: props.securityAlerts.topicArn },
     })
-      .useTable("incidents", props.tables.incidents, "readWrite")
-      .useTable("notifications", props.tables.notifications, "readWrite");
+      .useTable("incidents", props.tables.incidents, TABLE_ACCESS.unknownKeyDigest.incidents)
+      .useTable("notifications", props.tables.notifications, TABLE_ACCESS.unknownKeyDigest.notifications);
     props.securityAlerts.grantPublish(this.sender.fn);
 
     new Rule(this, "Schedule", {

@@ -23,7 +23,7 @@ afterAll(async () => {
 describe("startLocalMonitor", () => {
   it("serves /healthz on the chosen port", async () => {
     const response = await fetch(`${monitor.url}/healthz`);
-    expect(await response.json()).toEqual({ status: "ok" });
+    expect(await response.json()).toEqual({ status: "ok", dynamodb: "up" });
   });
 
   it("keeps DynamoDB Local data under KEYWATCH_HOME and advertises it to CLI commands", () => {

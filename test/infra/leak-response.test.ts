@@ -1,5 +1,14 @@
-import { Match, type Template } from "aws-cdk-lib/assertions";
+import { App, Stack } from "aws-cdk-lib";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
+import { Table as DynamoTable, AttributeType as DynamoType, StreamViewType } from "aws-cdk-lib/aws-dynamodb";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { Topic } from "aws-cdk-lib/aws-sns";
 import { beforeAll, describe, expect, it } from "vitest";
+import {
+  matchesStreamFilters,
+  NOTIFIER_STREAM_FILTERS,
+} from "../../lambdas/adapters/notifier-stream-filter.js";
+import { LeakResponse, sesSenderProblem, UNSET_SES_SENDER } from "../../lib/constructs/leak-response.js";
 import { synthKeywatch } from "../support/synth.js";
 
 let stateless: Template;
@@ -35,9 +44,130 @@ describe("the notifier's stream source", () => {
       StartingPosition: "TRIM_HORIZON",
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
-      MaximumRetryAttempts: 8,
       BatchSize: 25,
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it("retries a failed record for an hour (far past the 90 s claim lease), not a count spent in seconds", () => {
+    stateless.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      MaximumRecordAgeInSeconds: 3600,
+      MaximumRetryAttempts: 10_000,
+    });
+  });
+
+  it("is filtered to openings, reopenings and reported locations", () => {
+    stateless.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FilterCriteria: {
+        Filters: NOTIFIER_STREAM_FILTERS.map((pattern) => ({ Pattern: JSON.stringify(pattern) })),
+      },
+    });
+  });
+});
+
+describe("the notifier's stream filter patterns", () => {
+  const record = (
+    eventName: string,
+    NewImage: Record<string, unknown>,
+    OldImage?: Record<string, unknown>,
+  ) => ({
+    eventName,
+    dynamodb: { NewImage, ...(OldImage ? { OldImage } : {}) },
+  });
+  const incident = (state: string) => ({ entity: { S: "incident" }, state: { S: state } });
+
+  it("let through an opening, a reopening and a reported occurrence", () => {
+    const wanted = [
+      record("INSERT", incident("open")),
+      record("MODIFY", incident("open"), incident("resolved")),
+      record("INSERT", { entity: { S: "occurrence" }, reportId: { S: "r1" } }),
+    ];
+    expect(wanted.map((r) => matchesStreamFilters(r, NOTIFIER_STREAM_FILTERS))).toEqual([true, true, true]);
+  });
+
+  it("keep out counter updates, transitions, audit entries and scanner occurrences", () => {
+    const unwanted = [
+      record("MODIFY", incident("open"), incident("open")),
+      record("MODIFY", incident("notified"), incident("open")),
+      record("INSERT", { entity: { S: "audit" } }),
+      record("INSERT", { entity: { S: "occurrence" } }),
+      record("REMOVE", incident("open")),
+    ];
+    expect(unwanted.some((r) => matchesStreamFilters(r, NOTIFIER_STREAM_FILTERS))).toBe(false);
+  });
+});
+
+describe("the notification reconciler", () => {
+  it("runs every 5 minutes", () => {
+    const functions = stateless.findResources("AWS::Lambda::Function", {
+      Properties: { Description: Match.stringLikeRegexp("resumes notifications") },
+    });
+    const [id] = Object.keys(functions);
+    expect(id).toBeDefined();
+    stateless.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(5 minutes)",
+      Targets: Match.arrayWith([Match.objectLike({ Arn: { "Fn::GetAtt": [id, "Arn"] } })]),
+    });
+  });
+
+  it("has a dead-letter queue and alarms on what it finds", () => {
+    stateless.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("resumes notifications"),
+      DeadLetterConfig: { TargetArn: Match.anyValue() },
+    });
+    stateless.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "NotificationsBehind",
+      Namespace: "keywatch",
+      Threshold: 1,
+      AlarmActions: Match.anyValue(),
+    });
+  });
+});
+
+describe("the SES sender", () => {
+  function leakResponseStack(context: Record<string, string>): Stack {
+    const app = new App({ context });
+    const stack = new Stack(app, "LeakResponseOnly");
+    const table = (id: string) =>
+      new DynamoTable(stack, id, {
+        partitionKey: { name: "pk", type: DynamoType.STRING },
+        stream: StreamViewType.NEW_AND_OLD_IMAGES,
+      });
+    new LeakResponse(stack, "LeakResponse", {
+      alarmTopic: new Topic(stack, "Alarms"),
+      dataKey: new Key(stack, "DataKey"),
+      tables: {
+        keys: table("Keys"),
+        incidents: table("Incidents"),
+        notifications: table("Notifications"),
+        reports: table("Reports"),
+      },
+      securityAlerts: new Topic(stack, "Security"),
+      keyEvents: new Topic(stack, "KeyEvents"),
+      keyPrefixes: "smk_",
+    });
+    return stack;
+  }
+
+  it("fails synth with a clear message when keywatch:sesSender is not set", () => {
+    Annotations.fromStack(leakResponseStack({})).hasError(
+      "*",
+      Match.stringLikeRegexp("keywatch:sesSender is not set"),
+    );
+  });
+
+  it("refuses a sender on a domain SES can never verify", () => {
+    expect(sesSenderProblem("security@example.com")).toMatch(/reserved domain example\.com/);
+    expect(sesSenderProblem("keywatch@localhost.invalid")).toMatch(/reserved domain/);
+    expect(sesSenderProblem("not-an-address")).toMatch(/not an email address/);
+  });
+
+  it("accepts a verifiable sender and grants SES on that identity", () => {
+    const stack = leakResponseStack({ "keywatch:sesSender": "security@smelter.io" });
+    Annotations.fromStack(stack).hasNoError("*", Match.anyValue());
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ SES_SENDER: "security@smelter.io" }) },
     });
   });
 });
@@ -80,7 +210,8 @@ describe("least privilege", () => {
       ([] as string[]).concat(s.Action).some((a) => a.startsWith("ses:")),
     );
     expect(ses).toHaveLength(1);
-    expect(JSON.stringify(ses[0]?.Resource)).toContain("identity/security@example.com");
+    // The shared test synth sets no sender: the template carries the placeholder (and synth errors).
+    expect(JSON.stringify(ses[0]?.Resource)).toContain(`identity/${UNSET_SES_SENDER}`);
     expect(JSON.stringify(ses[0]?.Resource)).not.toContain('"*"');
   });
 

@@ -51,3 +51,25 @@ describe("claiming a notification", () => {
     expect(await ledger.claim(id, at(1))).toBe("claimed");
   });
 });
+
+describe("claims stuck in sending (the reconciler's sweep)", () => {
+  it("lists only claims still sending and claimed at or before the cutoff", async () => {
+    const db2 = await createTestTables();
+    const own = createNotificationLedger(db2.client, db2.names.notifications);
+    await own.claim("NOTIFY#inc_old#owner_email#1", at(0));
+    await own.claim("NOTIFY#inc_new#owner_email#1", at(CLAIM_LEASE_MS * 2));
+    await own.claim("NOTIFY#inc_done#owner_email#1", at(0));
+    await own.markSent("NOTIFY#inc_done#owner_email#1", at(5));
+
+    const stuck = await own.stuckClaims(at(CLAIM_LEASE_MS));
+
+    expect(stuck).toEqual([{ id: "NOTIFY#inc_old#owner_email#1", claimedAt: at(0) }]);
+  });
+
+  it("are taken over at once by a ledger with lease 0 (the local runner at start-up, holding the data lock)", async () => {
+    const id = nextId();
+    await ledger.claim(id, at(0));
+    const startUp = createNotificationLedger(db.client, db.names.notifications, { leaseMs: 0 });
+    expect(await startUp.claim(id, at(1))).toBe("taken_over");
+  });
+});

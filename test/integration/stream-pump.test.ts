@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { afterEach, describe, expect, it } from "vitest";
@@ -74,6 +77,7 @@ describe("the local stream pump", () => {
       tableName: db.names.incidents,
       pollMs: 50,
       maxAttempts: 3,
+      retry: { baseMs: 20 },
       handler: async (event) => ({
         batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? "" })),
       }),
@@ -84,5 +88,88 @@ describe("the local stream pump", () => {
     await pump.drained();
 
     expect(dead.map((r) => r.dynamodb?.NewImage?.sk?.S)).toEqual(["poison"]);
+  });
+});
+
+describe("the stream pump's retries (issue 16 item 2)", () => {
+  it("back off instead of burning attempts: a record failing for 1.5 s is delivered, not dead-lettered", async () => {
+    const db = await createTestTables();
+    const dead: DynamoDBRecord[] = [];
+    const attempts: number[] = [];
+    const started = Date.now();
+    pump = await startStreamPump({
+      endpoint: db.endpoint,
+      tableName: db.names.incidents,
+      pollMs: 50,
+      // The old policy: 5 attempts in a row, then the DLQ. With backoff, 5 attempts span > 1.5 s.
+      maxAttempts: 5,
+      retry: { baseMs: 100, maxMs: 1_000 },
+      handler: async (event) => {
+        attempts.push(Date.now() - started);
+        // Like a claim in flight until its lease runs out.
+        const inFlight = Date.now() - started < 1_500;
+        return {
+          batchItemFailures: inFlight
+            ? event.Records.map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? "" }))
+            : [],
+        };
+      },
+      onDeadLetter: (record) => dead.push(record),
+    });
+
+    await put(db, "held");
+    await pump.drained(20_000);
+
+    expect(dead).toEqual([]);
+    expect(attempts.length).toBeLessThanOrEqual(5);
+  });
+});
+
+describe("the stream pump's checkpoint (issue 16 item 7)", () => {
+  it("resumes after the last handled record on restart instead of replaying the stream", async () => {
+    const db = await createTestTables();
+    const checkpointFile = join(mkdtempSync(join(tmpdir(), "keywatch-pump-")), "checkpoint.json");
+    const seen: string[] = [];
+    const handler = async (event: DynamoDBStreamEvent) => {
+      seen.push(...event.Records.map((r) => r.dynamodb?.NewImage?.sk?.S ?? ""));
+      return { batchItemFailures: [] };
+    };
+    const start = () =>
+      startStreamPump({
+        endpoint: db.endpoint,
+        tableName: db.names.incidents,
+        pollMs: 50,
+        checkpointFile,
+        handler,
+      });
+    pump = await start();
+    for (const sk of ["a", "b", "c"]) await put(db, sk);
+    await pump.drained();
+    await pump.stop();
+
+    await put(db, "d");
+    pump = await start();
+    await pump.drained();
+
+    expect(seen).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("skips records the filter patterns leave out, as Lambda's FilterCriteria does", async () => {
+    const db = await createTestTables();
+    const seen: string[] = [];
+    pump = await startStreamPump({
+      endpoint: db.endpoint,
+      tableName: db.names.incidents,
+      pollMs: 50,
+      filters: [{ dynamodb: { NewImage: { sk: { S: ["wanted"] } } } }],
+      handler: async (event) => {
+        seen.push(...event.Records.map((r) => r.dynamodb?.NewImage?.sk?.S ?? ""));
+        return { batchItemFailures: [] };
+      },
+    });
+    await put(db, "noise");
+    await put(db, "wanted");
+    await pump.drained();
+    expect(seen).toEqual(["wanted"]);
   });
 });

@@ -291,3 +291,20 @@ describe("a malformed stream record", () => {
     expect(ses).toReceiveCommandTimes(SendEmailCommand, 0);
   });
 });
+
+describe("a crash between markSent and markNotified (issue 16 item 3)", () => {
+  it("moves the still-open incident to notified on the replay, sending nothing again", async () => {
+    const s = scenario();
+    // What the crashed attempt left: every notification marked sent, the incident still open.
+    for (const kind of ["owner_email", "security_alert", "key_event"]) {
+      s.records.set(`NOTIFY#inc_0123456789abcdef0123#${kind}#1`, "sent");
+    }
+
+    const result = await s.handler(s.event);
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(ses).toReceiveCommandTimes(SendEmailCommand, 0);
+    expect(sns).toReceiveCommandTimes(PublishCommand, 0);
+    expect(s.transitions.map((t) => t.to)).toEqual(["notified"]);
+  });
+});
