@@ -44,6 +44,11 @@ export class StatelessStack extends Stack {
       api: this.publicApi,
       incidents: stateful.tables.incidents,
       anomalies: stateful.tables.anomalies,
+      keys: stateful.tables.keys,
+      notifications: stateful.tables.notifications,
+      reports: stateful.tables.reports,
+      state: stateful.tables.state,
+      keyPrefixes: props.keyPrefixes,
     });
     new PartnerWebhook(this, "PartnerWebhook", {
       ...common,

@@ -3,12 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "../../lambdas/adapters/clock.js";
 import { systemClock } from "../../lambdas/adapters/clock.js";
-import { createConsoleAnomalies } from "../../lambdas/adapters/console-anomalies.js";
-import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incident-repository.js";
 import { type Route, routeRequests } from "../../lambdas/adapters/local-http.js";
-import { CONSOLE_PAGE_PATHS, makeConsolePageHandler } from "../../lambdas/handlers/console.js";
-import { CONSOLE_API_ROUTES, makeConsoleApiHandler } from "../../lambdas/handlers/console-api.js";
 import { handler as healthz } from "../../lambdas/handlers/healthz.js";
+import { consoleRoutes } from "./console-routes.js";
 import { type LocalEnvironment, openLocalEnvironment } from "./local-environment.js";
 import {
   localFindingRecorder,
@@ -64,18 +61,9 @@ export interface LocalMonitor {
  * "Local interfaces"). Channel engineers add their handlers here, built from `ctx`.
  */
 export function localRoutes(ctx: RunnerContext): Route[] {
-  const consolePage = makeConsolePageHandler({ auth: "none" });
-  const consoleApi = makeConsoleApiHandler({
-    incidents: createIncidentRepository(ctx.env.client, ctx.env.tables.incidents),
-    anomalies: createConsoleAnomalies(ctx.env.client, ctx.env.tables.anomalies, ctx.clock),
-    clock: ctx.clock,
-    // Local mode has no sign-in: the server listens on 127.0.0.1 only, and the audit says so.
-    actorOf: () => "user:local-console",
-  });
   return [
     { method: "GET", path: "/healthz", handler: healthz },
-    ...CONSOLE_PAGE_PATHS.map((path): Route => ({ method: "GET", path, handler: consolePage })),
-    ...CONSOLE_API_ROUTES.map((r): Route => ({ method: r.method, path: r.path, handler: consoleApi })),
+    ...consoleRoutes(ctx),
     ...reportFormRoutes(ctx),
     secretScanningRoute(ctx),
   ];
