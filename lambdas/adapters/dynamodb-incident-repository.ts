@@ -74,19 +74,36 @@ function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
+function termItem(incident: Pick<Incident, "incidentId" | "kind">, term: string): Record<string, unknown> {
+  return {
+    pk: incidentKeys.pk(incident.incidentId),
+    sk: incidentKeys.term(term),
+    entity: "term",
+    termpk: term,
+    termsk: `${incident.kind}#${incident.incidentId}`,
+  };
+}
+
 function termPuts(tableName: string, incident: Pick<Incident, "incidentId" | "kind">, terms: string[]) {
-  return terms.map((term) => ({
-    Put: {
-      TableName: tableName,
-      Item: {
-        pk: incidentKeys.pk(incident.incidentId),
-        sk: incidentKeys.term(term),
-        entity: "term",
-        termpk: term,
-        termsk: `${incident.kind}#${incident.incidentId}`,
-      },
-    },
-  }));
+  return terms.map((term) => ({ Put: { TableName: tableName, Item: termItem(incident, term) } }));
+}
+
+/**
+ * Every item an incident's opening writes (incident, first occurrence, audit entry, search
+ * terms), in that order. `open` writes them in one transaction; benchmarks load them in batches.
+ */
+export function openingItems(
+  incident: Incident,
+  occurrence: Occurrence,
+  audit: AuditEntry,
+): Record<string, unknown>[] {
+  const terms = [...new Set([...incidentTerms(incident), ...locationTerms(occurrence.location)])];
+  return [
+    incidentItem(incident),
+    occurrenceItem(occurrence),
+    auditItem(audit),
+    ...terms.map((term) => termItem(incident, term)),
+  ];
 }
 
 function toQueueIncident(item: Record<string, unknown>): QueueIncident {
@@ -189,28 +206,15 @@ export function createIncidentRepository(
     },
 
     async open(incident, occurrence, audit) {
+      const [meta, first, opened, ...terms] = openingItems(incident, occurrence, audit);
       try {
         await client.send(
           new TransactWriteCommand({
             TransactItems: [
-              {
-                Put: {
-                  TableName: tableName,
-                  Item: incidentItem(incident),
-                  ConditionExpression: "attribute_not_exists(pk)",
-                },
-              },
-              {
-                Put: {
-                  TableName: tableName,
-                  Item: occurrenceItem(occurrence),
-                  ConditionExpression: "attribute_not_exists(pk)",
-                },
-              },
-              { Put: { TableName: tableName, Item: auditItem(audit) } },
-              ...termPuts(tableName, incident, [
-                ...new Set([...incidentTerms(incident), ...locationTerms(occurrence.location)]),
-              ]),
+              { Put: { TableName: tableName, Item: meta, ConditionExpression: "attribute_not_exists(pk)" } },
+              { Put: { TableName: tableName, Item: first, ConditionExpression: "attribute_not_exists(pk)" } },
+              { Put: { TableName: tableName, Item: opened } },
+              ...terms.map((Item) => ({ Put: { TableName: tableName, Item } })),
             ],
           }),
         );

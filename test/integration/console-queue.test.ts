@@ -41,7 +41,7 @@ beforeAll(async () => {
   const t = await createTestTables();
   const sent: string[] = [];
   const client = recording(t.client, sent);
-  const seeded = await seedIncidents(createIncidentRepository(t.client, t.names.incidents), COUNT, {
+  const seeded = await seedIncidents(t.client, t.names.incidents, COUNT, {
     now: clock.now(),
   });
   const deps = {

@@ -1,9 +1,10 @@
+import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { seededRandom } from "../../bin/local/seeded-random.js";
+import { openingItems } from "../../lambdas/adapters/dynamodb-incident-repository.js";
 import type { FindingSource } from "../../lambdas/domain/finding.js";
 import {
   type Incident,
   type IncidentKind,
-  type IncidentRepository,
   type IncidentState,
   incidentIdFor,
   locationFingerprint,
@@ -38,19 +39,21 @@ function pick<T>(random: () => number, weighted: [T, number][]): T {
 }
 
 /**
- * Writes `count` incidents with one occurrence each through the repository's own `open`, so
- * every index and search term is the adapter's. Keys are minted at run time; the mix (kinds,
- * states, severities, projects, sources, times) comes from a seeded PRNG, so runs are comparable.
+ * Writes `count` incidents with one occurrence each: the very items the repository's `open`
+ * writes (`openingItems`, so every index and search term is the adapter's), loaded in batches
+ * because thousands of transactions take minutes on DynamoDB Local. Keys are minted at run
+ * time; the mix (kinds, states, severities, projects, sources, times) comes from a seeded PRNG.
  */
 export async function seedIncidents(
-  incidents: IncidentRepository,
+  client: DynamoDBDocumentClient,
+  tableName: string,
   count: number,
   options: { seed?: number; now?: Date; concurrency?: number } = {},
 ): Promise<SeededIncident[]> {
   const random = seededRandom(options.seed ?? 14);
   const now = (options.now ?? new Date()).getTime();
   const seeded: SeededIncident[] = [];
-  const writes: (() => Promise<unknown>)[] = [];
+  const items: Record<string, unknown>[] = [];
   for (let i = 0; i < count; i++) {
     const raw = generateKey();
     const hash = keyHash(raw);
@@ -91,8 +94,8 @@ export async function seedIncidents(
     const location = { url, repo, path: `config/${i}.env`, line: 1 };
     seeded.push({ incident, repo, url });
     const fingerprint = locationFingerprint(location, source);
-    const write = () =>
-      incidents.open(
+    items.push(
+      ...openingItems(
         incident,
         {
           incidentId: incident.incidentId,
@@ -110,13 +113,21 @@ export async function seedIncidents(
           to: "open",
           actor: `system:${source}`,
         },
-      );
-    writes.push(write);
+      ),
+    );
   }
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
   let next = 0;
   const worker = async () => {
-    while (next < writes.length) await (writes[next++] as () => Promise<unknown>)();
+    while (next < batches.length) {
+      let requests = (batches[next++] as Record<string, unknown>[]).map((Item) => ({ PutRequest: { Item } }));
+      while (requests.length > 0) {
+        const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+        requests = (out.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+  await Promise.all(Array.from({ length: options.concurrency ?? 4 }, worker));
   return seeded;
 }
