@@ -47,6 +47,11 @@ export class StatelessStack extends Stack {
       api: this.publicApi,
       incidents: stateful.tables.incidents,
       anomalies: stateful.tables.anomalies,
+      keys: stateful.tables.keys,
+      notifications: stateful.tables.notifications,
+      reports: stateful.tables.reports,
+      state: stateful.tables.state,
+      keyPrefixes: props.keyPrefixes,
     });
     // Created first so the partner webhook can fetch GitHub's public keys with the same token.
     const githubScanners = new GitHubScanners(this, "GitHubScanners", {

@@ -5,11 +5,8 @@ import { ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { Clock } from "../../lambdas/adapters/clock.js";
 import { systemClock } from "../../lambdas/adapters/clock.js";
-import { createConsoleAnomalies } from "../../lambdas/adapters/console-anomalies.js";
-import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incident-repository.js";
 import { createLocalHttpServer, type Route } from "../../lambdas/adapters/local-http.js";
-import { CONSOLE_PAGE_PATHS, makeConsolePageHandler } from "../../lambdas/handlers/console.js";
-import { CONSOLE_API_ROUTES, makeConsoleApiHandler } from "../../lambdas/handlers/console-api.js";
+import { consoleRoutes } from "./console-routes.js";
 import { type CrashHook, crashHookFrom, noCrash } from "./crash-points.js";
 import { type LocalEnvironment, openLocalEnvironment } from "./local-environment.js";
 import {
@@ -76,18 +73,9 @@ export interface LocalMonitor {
  * "Local interfaces"). Channel engineers add their handlers here, built from `ctx`.
  */
 export function localRoutes(ctx: RunnerContext): Route[] {
-  const consolePage = makeConsolePageHandler({ auth: "none" });
-  const consoleApi = makeConsoleApiHandler({
-    incidents: createIncidentRepository(ctx.env.client, ctx.env.tables.incidents),
-    anomalies: createConsoleAnomalies(ctx.env.client, ctx.env.tables.anomalies, ctx.clock),
-    clock: ctx.clock,
-    // Local mode has no sign-in: the server listens on 127.0.0.1 only, and the audit says so.
-    actorOf: () => "user:local-console",
-  });
   return [
     { method: "GET", path: "/healthz", handler: () => localHealth(ctx) },
-    ...CONSOLE_PAGE_PATHS.map((path): Route => ({ method: "GET", path, handler: consolePage })),
-    ...CONSOLE_API_ROUTES.map((r): Route => ({ method: r.method, path: r.path, handler: consoleApi })),
+    ...consoleRoutes(ctx),
     ...reportFormRoutes(ctx),
     secretScanningRoute(ctx),
   ];

@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
   TransactWriteCommand,
@@ -19,6 +21,16 @@ import {
   type IncidentState,
   type Occurrence,
 } from "../domain/incident.js";
+import {
+  type IncidentQueue,
+  incidentTerms,
+  locationTerms,
+  type QueueAuditEntry,
+  type QueueIncident,
+  type QueueQuery,
+  type QueueSort,
+  SEVERITY_RANK,
+} from "../domain/incident-queue.js";
 import { InvalidCursorError } from "./dynamodb-cursor.js";
 
 /** Item keys of the incidents table (docs/data-model.md). */
@@ -32,11 +44,70 @@ export const incidentKeys = {
     `${kind === "leaked_key" ? "INCIDENT" : "UNKNOWN_KEY"}#${state}`,
   /** byState sort key: most recently updated first; the id makes it unique (a safe cursor). */
   recency: (updatedAt: string, incidentId: string) => `${updatedAt}#${incidentId}`,
+  /** byOpened sort key: most recently opened first. */
+  opened: (openedAt: string, incidentId: string) => `${openedAt}#${incidentId}`,
+  /** bySeverity sort key: highest severity first, then most recently updated. */
+  severity: (severity: Incident["severity"], updatedAt: string, incidentId: string) =>
+    `${SEVERITY_RANK[severity]}#${updatedAt}#${incidentId}`,
+  /** A search term item (byTerm index): one per term an incident can be found by. */
+  term: (term: string) => `TERM#${term}`,
+};
+
+/** The queue's indexes: all partitioned by kind + state, each sorted its own way (descending). */
+const SORT_INDEX: Record<QueueSort, { index: string; attribute: string }> = {
+  updated: { index: "byState", attribute: "gsi1sk" },
+  opened: { index: "byOpened", attribute: "openedSk" },
+  severity: { index: "bySeverity", attribute: "severitySk" },
 };
 
 function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, entity: _e, ...rest } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    gsi1pk: _g1,
+    gsi1sk: _g2,
+    openedSk: _o,
+    severitySk: _s,
+    entity: _e,
+    ...rest
+  } = item;
   return rest;
+}
+
+function termItem(incident: Pick<Incident, "incidentId" | "kind">, term: string): Record<string, unknown> {
+  return {
+    pk: incidentKeys.pk(incident.incidentId),
+    sk: incidentKeys.term(term),
+    entity: "term",
+    termpk: term,
+    termsk: `${incident.kind}#${incident.incidentId}`,
+  };
+}
+
+function termPuts(tableName: string, incident: Pick<Incident, "incidentId" | "kind">, terms: string[]) {
+  return terms.map((term) => ({ Put: { TableName: tableName, Item: termItem(incident, term) } }));
+}
+
+/**
+ * Every item an incident's opening writes (incident, first occurrence, audit entry, search
+ * terms), in that order. `open` writes them in one transaction; benchmarks load them in batches.
+ */
+export function openingItems(
+  incident: Incident,
+  occurrence: Occurrence,
+  audit: AuditEntry,
+): Record<string, unknown>[] {
+  const terms = [...new Set([...incidentTerms(incident), ...locationTerms(occurrence.location)])];
+  return [
+    incidentItem(incident),
+    occurrenceItem(occurrence),
+    auditItem(audit),
+    ...terms.map((term) => termItem(incident, term)),
+  ];
+}
+
+function toQueueIncident(item: Record<string, unknown>): QueueIncident {
+  return toIncident(item) as QueueIncident;
 }
 
 export function toIncident(item: Record<string, unknown>): Incident {
@@ -53,6 +124,8 @@ function incidentItem(incident: Incident): Record<string, unknown> {
     entity: "incident",
     gsi1pk: incidentKeys.statePartition(incident.kind, incident.state),
     gsi1sk: incidentKeys.recency(incident.updatedAt, incident.incidentId),
+    openedSk: incidentKeys.opened(incident.openedAt, incident.incidentId),
+    severitySk: incidentKeys.severity(incident.severity, incident.updatedAt, incident.incidentId),
     ...incident,
     sources: new Set(incident.sources),
   };
@@ -67,7 +140,7 @@ function occurrenceItem(occurrence: Occurrence): Record<string, unknown> {
   };
 }
 
-function auditItem(entry: AuditEntry): Record<string, unknown> {
+function auditItem(entry: AuditEntry | QueueAuditEntry): Record<string, unknown> {
   return {
     pk: incidentKeys.pk(entry.incidentId),
     sk: incidentKeys.audit(entry.at),
@@ -84,6 +157,31 @@ function cancellationCodes(error: unknown): string[] | undefined {
 
 const RecencyCursorSchema = z.string().min(1).max(200);
 
+const QueueCursorSchema = z.object({
+  s: z.enum(["updated", "opened", "severity"]),
+  k: z.string().min(1).max(200),
+});
+
+function encodeQueueCursor(sort: QueueSort, sortKey: string): string {
+  return Buffer.from(JSON.stringify({ s: sort, k: sortKey })).toString("base64url");
+}
+
+function decodeQueueCursor(cursor: string, sort: QueueSort): string {
+  try {
+    const parsed = QueueCursorSchema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
+    if (parsed.s !== sort) throw new Error("cursor belongs to another sort order");
+    return parsed.k;
+  } catch (error) {
+    throw new InvalidCursorError({ cause: error });
+  }
+}
+
+/** Items read per query when a filter may drop most of them (DynamoDB applies Limit before the filter). */
+const FILTERED_READ = 300;
+/** Query rounds one page may take before it answers with what it has and a cursor. */
+const MAX_ROUNDS = 6;
+const SEARCH_READ = 200;
+
 function decodeRecency(cursor: string): string {
   try {
     return RecencyCursorSchema.parse(Buffer.from(cursor, "base64url").toString("utf8"));
@@ -96,7 +194,7 @@ function decodeRecency(cursor: string): string {
 export function createIncidentRepository(
   client: DynamoDBDocumentClient,
   tableName: string,
-): IncidentRepository {
+): IncidentRepository & IncidentQueue {
   const metaKey = (incidentId: string) => ({ pk: incidentKeys.pk(incidentId), sk: incidentKeys.meta });
 
   return {
@@ -108,25 +206,15 @@ export function createIncidentRepository(
     },
 
     async open(incident, occurrence, audit) {
+      const [meta, first, opened, ...terms] = openingItems(incident, occurrence, audit);
       try {
         await client.send(
           new TransactWriteCommand({
             TransactItems: [
-              {
-                Put: {
-                  TableName: tableName,
-                  Item: incidentItem(incident),
-                  ConditionExpression: "attribute_not_exists(pk)",
-                },
-              },
-              {
-                Put: {
-                  TableName: tableName,
-                  Item: occurrenceItem(occurrence),
-                  ConditionExpression: "attribute_not_exists(pk)",
-                },
-              },
-              { Put: { TableName: tableName, Item: auditItem(audit) } },
+              { Put: { TableName: tableName, Item: meta, ConditionExpression: "attribute_not_exists(pk)" } },
+              { Put: { TableName: tableName, Item: first, ConditionExpression: "attribute_not_exists(pk)" } },
+              { Put: { TableName: tableName, Item: opened } },
+              ...terms.map((Item) => ({ Put: { TableName: tableName, Item } })),
             ],
           }),
         );
@@ -143,7 +231,7 @@ export function createIncidentRepository(
       const update = reopen
         ? {
             UpdateExpression:
-              "SET #state = :open, opening = :opening, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, updatedAt = :now, lastSeenAt = :seen, reopenedAt = :now ADD occurrenceCount :one, sources :sources, version :one",
+              "SET #state = :open, opening = :opening, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, severitySk = :severitySk, updatedAt = :now, lastSeenAt = :seen, reopenedAt = :now ADD occurrenceCount :one, sources :sources, version :one",
             ConditionExpression: "#state = :resolved AND opening = :currentOpening",
             ExpressionAttributeValues: {
               ":open": "open",
@@ -155,7 +243,7 @@ export function createIncidentRepository(
           }
         : {
             UpdateExpression:
-              "SET gsi1sk = :gsi1sk, updatedAt = :now, lastSeenAt = :seen ADD occurrenceCount :one, sources :sources, version :one",
+              "SET gsi1sk = :gsi1sk, severitySk = :severitySk, updatedAt = :now, lastSeenAt = :seen ADD occurrenceCount :one, sources :sources, version :one",
             // A resolve that raced us turns this into a reopen on the retry.
             ConditionExpression: "attribute_exists(pk) AND #state <> :resolved",
             ExpressionAttributeValues: { ":resolved": "resolved" },
@@ -181,6 +269,7 @@ export function createIncidentRepository(
                   ExpressionAttributeValues: {
                     ...update.ExpressionAttributeValues,
                     ":gsi1sk": incidentKeys.recency(now, current.incidentId),
+                    ":severitySk": incidentKeys.severity(current.severity, now, current.incidentId),
                     ":now": now,
                     ":seen": occurrence.seenAt,
                     ":one": 1,
@@ -189,6 +278,7 @@ export function createIncidentRepository(
                 },
               },
               ...(reopen ? [{ Put: { TableName: tableName, Item: auditItem(reopen.audit) } }] : []),
+              ...termPuts(tableName, current, locationTerms(occurrence.location)),
             ],
           }),
         );
@@ -201,8 +291,9 @@ export function createIncidentRepository(
       }
     },
 
-    async transition(current, to, audit) {
+    async transition(current, to, audit: AuditEntry & { reason?: string }) {
       const at = audit.at;
+      const reason = audit.reason;
       try {
         await client.send(
           new TransactWriteCommand({
@@ -211,8 +302,7 @@ export function createIncidentRepository(
                 Update: {
                   TableName: tableName,
                   Key: metaKey(current.incidentId),
-                  UpdateExpression:
-                    "SET #state = :to, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, updatedAt = :at ADD version :one",
+                  UpdateExpression: `SET #state = :to, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, severitySk = :severitySk, updatedAt = :at${reason === undefined ? "" : ", triageReason = :reason"} ADD version :one`,
                   ConditionExpression: "version = :version AND #state = :from",
                   ExpressionAttributeNames: { "#state": "state" },
                   ExpressionAttributeValues: {
@@ -221,12 +311,14 @@ export function createIncidentRepository(
                     ":version": current.version,
                     ":gsi1pk": incidentKeys.statePartition(current.kind, to),
                     ":gsi1sk": incidentKeys.recency(at, current.incidentId),
+                    ":severitySk": incidentKeys.severity(current.severity, at, current.incidentId),
                     ":at": at,
                     ":one": 1,
+                    ...(reason === undefined ? {} : { ":reason": reason }),
                   },
                 },
               },
-              { Put: { TableName: tableName, Item: auditItem(audit) } },
+              { Put: { TableName: tableName, Item: auditItem(audit as AuditEntry) } },
             ],
           }),
         );
@@ -299,6 +391,205 @@ export function createIncidentRepository(
       return {
         incidents: taken.map(toIncident),
         ...(more && last ? { cursor: Buffer.from(String(last.gsi1sk)).toString("base64url") } : {}),
+      };
+    },
+
+    async queue(query: QueueQuery) {
+      const { index, attribute } = SORT_INDEX[query.sort];
+      const limit = query.limit;
+      const before = query.cursor ? decodeQueueCursor(query.cursor, query.sort) : undefined;
+      const filters: string[] = [];
+      const values: Record<string, unknown> = {};
+      if (query.severity) {
+        filters.push("severity = :severity");
+        values[":severity"] = query.severity;
+      }
+      if (query.source) {
+        filters.push("contains(sources, :source)");
+        values[":source"] = query.source;
+      }
+      if (query.projectId) {
+        filters.push("projectId = :project");
+        values[":project"] = query.projectId;
+      }
+      const filtered = filters.length > 0;
+      // One descending query per state partition, merged; a partition not read to its end bounds
+      // what can be answered: nothing below the highest unread position is known yet.
+      const partitions = query.states.map((state) => ({
+        pk: incidentKeys.statePartition(query.kind, state),
+        start: undefined as Record<string, unknown> | undefined,
+        done: false,
+        lastKey: undefined as string | undefined,
+      }));
+      const items: Record<string, unknown>[] = [];
+      const sortKeyOf = (item: Record<string, unknown>) => String(item[attribute]);
+      const bound = () =>
+        partitions
+          .filter((p) => !p.done)
+          .map((p) => p.lastKey ?? "\uffff")
+          .reduce<string | undefined>((max, key) => (max === undefined || key > max ? key : max), undefined);
+      const known = () => {
+        const lowest = bound();
+        return items
+          .filter((item) => lowest === undefined || sortKeyOf(item) > lowest)
+          .sort((a, b) => sortKeyOf(b).localeCompare(sortKeyOf(a)));
+      };
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const reading = partitions.filter((p) => !p.done);
+        if (reading.length === 0 || known().length > limit) break;
+        const pages = await Promise.all(
+          reading.map((p) =>
+            client.send(
+              new QueryCommand({
+                TableName: tableName,
+                IndexName: index,
+                KeyConditionExpression: before ? "gsi1pk = :pk AND #sk < :before" : "gsi1pk = :pk",
+                ...(filtered ? { FilterExpression: filters.join(" AND ") } : {}),
+                ExpressionAttributeNames: before ? { "#sk": attribute } : undefined,
+                ExpressionAttributeValues: {
+                  ":pk": p.pk,
+                  ...(before ? { ":before": before } : {}),
+                  ...values,
+                },
+                ScanIndexForward: false,
+                Limit: filtered ? FILTERED_READ : limit + 1,
+                ...(p.start ? { ExclusiveStartKey: p.start } : {}),
+              }),
+            ),
+          ),
+        );
+        pages.forEach((page, i) => {
+          const p = reading[i] as (typeof partitions)[number];
+          items.push(...(page.Items ?? []));
+          p.start = page.LastEvaluatedKey;
+          p.done = page.LastEvaluatedKey === undefined;
+          if (page.LastEvaluatedKey) p.lastKey = String(page.LastEvaluatedKey[attribute]);
+        });
+      }
+      const answerable = known();
+      const taken = answerable.slice(0, limit);
+      const last = taken.at(-1);
+      const lowest = bound();
+      let cursor: string | undefined;
+      if (answerable.length > limit && last) cursor = encodeQueueCursor(query.sort, sortKeyOf(last));
+      else if (lowest !== undefined)
+        cursor = encodeQueueCursor(query.sort, taken.length === limit && last ? sortKeyOf(last) : lowest);
+      return { incidents: taken.map(toQueueIncident), ...(cursor ? { cursor } : {}) };
+    },
+
+    async countByState(kind) {
+      const counts = Object.fromEntries(INCIDENT_STATES.map((state) => [state, 0])) as Record<
+        IncidentState,
+        number
+      >;
+      await Promise.all(
+        INCIDENT_STATES.map(async (state) => {
+          let start: Record<string, unknown> | undefined;
+          do {
+            const out: QueryCommandOutput = await client.send(
+              new QueryCommand({
+                TableName: tableName,
+                IndexName: "byState",
+                KeyConditionExpression: "gsi1pk = :pk",
+                ExpressionAttributeValues: { ":pk": incidentKeys.statePartition(kind, state) },
+                Select: "COUNT",
+                ...(start ? { ExclusiveStartKey: start } : {}),
+              }),
+            );
+            counts[state] += out.Count ?? 0;
+            start = out.LastEvaluatedKey;
+          } while (start);
+        }),
+      );
+      return counts;
+    },
+
+    async search(terms, limit) {
+      const ids = new Set<string>();
+      let truncated = false;
+      await Promise.all(
+        terms.map(async (term) => {
+          const out = await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: "byTerm",
+              KeyConditionExpression: "termpk = :term",
+              ExpressionAttributeValues: { ":term": term },
+              ProjectionExpression: "pk",
+              Limit: SEARCH_READ,
+            }),
+          );
+          if (out.LastEvaluatedKey) truncated = true;
+          for (const item of out.Items ?? []) ids.add(String(item.pk));
+        }),
+      );
+      const found: QueueIncident[] = [];
+      const keys = [...ids].map((pk) => ({ pk, sk: incidentKeys.meta }));
+      for (let i = 0; i < keys.length; i += 100) {
+        let request: Record<string, unknown>[] = keys.slice(i, i + 100);
+        for (let attempt = 0; request.length > 0 && attempt < 5; attempt++) {
+          const out = await client.send(
+            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: request } } }),
+          );
+          found.push(...(out.Responses?.[tableName] ?? []).map(toQueueIncident));
+          request = (out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+        }
+      }
+      found.sort(
+        (a, b) => b.updatedAt.localeCompare(a.updatedAt) || b.incidentId.localeCompare(a.incidentId),
+      );
+      return { incidents: found.slice(0, limit), truncated: truncated || found.length > limit };
+    },
+
+    async assign(current, assignee, audit) {
+      try {
+        await client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: tableName,
+                  Key: metaKey(current.incidentId),
+                  UpdateExpression: assignee
+                    ? "SET assignee = :assignee ADD version :one"
+                    : "REMOVE assignee ADD version :one",
+                  ConditionExpression: "version = :version",
+                  ExpressionAttributeValues: {
+                    ":version": current.version,
+                    ":one": 1,
+                    ...(assignee ? { ":assignee": assignee } : {}),
+                  },
+                },
+              },
+              { Put: { TableName: tableName, Item: auditItem(audit) } },
+            ],
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (cancellationCodes(error)) return false;
+        throw error;
+      }
+    },
+
+    async comment(audit) {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: auditItem(audit),
+          // Comments go on an existing incident only.
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    },
+
+    async queueDetails(incidentId) {
+      const details = await this.details(incidentId);
+      if (!details) return undefined;
+      return {
+        incident: details.incident as QueueIncident,
+        occurrences: details.occurrences,
+        audit: (details.audit as QueueAuditEntry[]).sort((a, b) => a.at.localeCompare(b.at)),
       };
     },
   };

@@ -9,7 +9,7 @@ import { REPORT_DESCRIPTION_MAX_CHARS, REPORT_RETENTION_DAYS } from "../domain/r
 /** Headers on every response of the form and its API: no inline script, no framing, no referrer. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY",
@@ -39,20 +39,28 @@ export interface ReportFormState {
   notice?: string;
 }
 
+/** Smelter's mark as an inline SVG favicon (a data: URL, so the form needs no extra route). */
+const FAVICON =
+  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%23b4471b'/%3E%3Cpath d='M4 10.5c.6.9 1.9 1.5 3.3 1.5 2 0 3.2-1 3.2-2.4 0-1.3-.9-1.9-2.7-2.3-1.1-.2-1.5-.5-1.5-.9s.4-.8 1.2-.8c.8 0 1.4.3 1.9.8L10.6 5c-.7-.7-1.7-1.1-2.9-1.1-1.9 0-3.1 1-3.1 2.4 0 1.3.9 1.9 2.6 2.3 1.2.2 1.6.5 1.6.9 0 .5-.5.8-1.3.8-.9 0-1.7-.4-2.3-1z' fill='%23fff'/%3E%3C/svg%3E";
+
 function page(title: string, main: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" href="${FAVICON}">
 <link rel="stylesheet" href="/report.css">
 <script src="/report.js" defer></script>
 </head>
 <body>
+<header class="brand"><span class="mark" aria-hidden="true">S</span><span><strong>Smelter</strong> Security</span></header>
 <main id="main">
 ${main}
 </main>
+<footer><p>Run by the Smelter security team. This form is the only place we ask for a key: we never ask for one by email or chat.</p></footer>
 </body>
 </html>
 `;
@@ -103,7 +111,7 @@ export function renderReportForm(
   const errorCount = Object.values(state.errors ?? {}).filter(Boolean).length;
   const summary =
     errorCount > 0 || state.notice
-      ? `<div class="summary" role="alert" id="summary" tabindex="-1">
+      ? `<div class="summary" role="alert" id="summary" tabindex="-1" autofocus>
 <h2>${errorCount > 0 ? "Please check the form" : "Not sent"}</h2>
 ${state.notice ? `<p>${escapeHtml(state.notice)}</p>` : ""}
 ${
@@ -165,12 +173,13 @@ export const RECEIVED_MESSAGE =
   "Thank you. If this is a Smelter key, it has been secured and its owner notified. Our security team has been alerted.";
 
 /** The confirmation after a form post (no JavaScript); the same for registered and unknown keys. */
-export function renderReportReceived(redactedKeys: readonly string[]): string {
+export function renderReportReceived(redactedKeys: readonly string[], reference: string): string {
   const count = redactedKeys.length;
   return page(
     "Report received – Smelter",
-    `<h1 id="received" tabindex="-1">Report received</h1>
+    `<h1 id="received" tabindex="-1" autofocus>Report received</h1>
 <p class="lead">${escapeHtml(RECEIVED_MESSAGE)}</p>
+<p class="reference">Your reference: <strong id="reference">${escapeHtml(reference)}</strong>. Quote it if you write to us about this report.</p>
 <p>We found ${count} ${count === 1 ? "key" : "keys"} in what you sent:</p>
 <ul class="keys">${redactedKeys.map((key) => `<li><code>${escapeHtml(key)}</code></li>`).join("")}</ul>
 <p>The key${count === 1 ? " is" : "s are"} shown shortened: we never keep the full key or the text you pasted.</p>
@@ -188,8 +197,15 @@ export function renderReportProblem(title: string, message: string): string {
   );
 }
 
-export const REPORT_FORM_CSS = `:root { color-scheme: light dark; --accent: #1a5fb4; --error: #b3261e; --muted: #555; }
-@media (prefers-color-scheme: dark) { :root { --accent: #8ab4f8; --error: #f2b8b5; --muted: #bbb; } }
+/** WCAG AA in both schemes: text 4.5:1, the Send button's label against its fill included. */
+export const REPORT_FORM_CSS = `:root { color-scheme: light dark; --fg: #1b1b1b; --bg: #fff; --accent: #1a5fb4; --on-accent: #fff; --error: #b3261e; --muted: #555; --brand: #b4471b; --error-bg: #fdecea; }
+@media (prefers-color-scheme: dark) { :root { --fg: #ececec; --bg: #121212; --accent: #8ab4f8; --on-accent: #0b1220; --error: #f2b8b5; --muted: #bbb; --brand: #f0a27e; --error-bg: #2d1614; } }
+body { color: var(--fg); background: var(--bg); }
+header.brand { display: flex; gap: 0.6rem; align-items: center; max-width: 42rem; margin: 0 auto; padding: 1rem 1rem 0; font-size: 1.1rem; }
+header.brand .mark { display: inline-flex; align-items: center; justify-content: center; width: 1.8rem; height: 1.8rem; border-radius: 6px; background: #b4471b; color: #fff; font-weight: 700; }
+header.brand strong { color: var(--brand); }
+footer { max-width: 42rem; margin: 0 auto; padding: 0 1rem 2rem; color: var(--muted); font-size: 0.9rem; }
+.reference strong { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 main { max-width: 42rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
@@ -203,11 +219,12 @@ label { display: block; font-weight: 600; }
 input, textarea { width: 100%; font: inherit; padding: 0.5rem; border: 2px solid currentColor; border-radius: 4px; background: transparent; color: inherit; }
 textarea#text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9rem; }
 [aria-invalid="true"] { border-color: var(--error); }
-button { font: inherit; font-weight: 600; padding: 0.6rem 1.4rem; border: 2px solid var(--accent); border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; }
+button { font: inherit; font-weight: 600; padding: 0.6rem 1.4rem; border: 2px solid var(--accent); border-radius: 4px; background: var(--accent); color: var(--on-accent); cursor: pointer; }
 button[disabled] { opacity: 0.6; cursor: progress; }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 3px; }
 a { color: var(--accent); }
-.summary { border: 3px solid var(--error); padding: 0.5rem 1rem; margin: 0 0 1.5rem; }
+.summary { border: 3px solid var(--error); background: var(--error-bg); padding: 0.5rem 1rem; margin: 0 0 1.5rem; }
+.summary:focus { outline: 3px solid var(--accent); outline-offset: 3px; }
 .summary h2 { margin-top: 0.25rem; font-size: 1.2rem; }
 .status:empty { display: none; }
 .hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
@@ -243,11 +260,12 @@ export const REPORT_FORM_JS = `"use strict";
   file.addEventListener("change", function () {
     var chosen = file.files && file.files[0];
     if (!chosen) return;
-    if (chosen.size > 65536) { status.textContent = "That file is larger than 64 KiB; paste the relevant part instead."; return; }
+    if (chosen.size > 65536) { showErrors({ text: "That file is " + Math.ceil(chosen.size / 1024) + " KiB; the limit is 64 KiB. Paste the part around the key instead." }, null); return; }
     chosen.text().then(function (content) { text.value = content; status.textContent = "Loaded " + chosen.name + "."; });
   });
 
-  function showErrors(errors) {
+  // Same as the page the server renders without JavaScript: a summary that is announced and focused.
+  function showErrors(errors, notice) {
     fields.forEach(function (name) {
       var input = document.getElementById(name);
       var error = document.getElementById(name + "-error");
@@ -257,8 +275,32 @@ export const REPORT_FORM_JS = `"use strict";
       if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
       input.setAttribute("aria-describedby", name + "-hint" + (message ? " " + name + "-error" : ""));
     });
-    var first = fields.filter(function (name) { return errors && errors[name]; })[0];
-    if (first) document.getElementById(first).focus();
+    var old = document.getElementById("summary");
+    if (old) old.parentNode.removeChild(old);
+    var listed = fields.filter(function (name) { return errors && errors[name]; });
+    var summary = document.createElement("div");
+    summary.className = "summary";
+    summary.id = "summary";
+    summary.tabIndex = -1;
+    summary.setAttribute("role", "alert");
+    var heading = document.createElement("h2");
+    heading.textContent = listed.length ? "Please check the form" : "Not sent";
+    summary.appendChild(heading);
+    if (notice) { var p = document.createElement("p"); p.textContent = notice; summary.appendChild(p); }
+    if (listed.length) {
+      var list = document.createElement("ul");
+      listed.forEach(function (name) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = "#" + name;
+        link.textContent = errors[name];
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      summary.appendChild(list);
+    }
+    form.parentNode.insertBefore(summary, form);
+    summary.focus();
   }
 
   function showReceived(answer) {
@@ -282,12 +324,20 @@ export const REPORT_FORM_JS = `"use strict";
       item.appendChild(code);
       list.appendChild(item);
     });
+    var ref = document.createElement("p");
+    ref.className = "reference";
+    ref.appendChild(document.createTextNode("Your reference: "));
+    var refValue = document.createElement("strong");
+    refValue.id = "reference";
+    refValue.textContent = answer.reference;
+    ref.appendChild(refValue);
+    ref.appendChild(document.createTextNode(". Quote it if you write to us about this report."));
     var again = document.createElement("p");
     var link = document.createElement("a");
     link.href = "/report";
     link.textContent = "Send another report";
     again.appendChild(link);
-    [heading, lead, found, list, again].forEach(function (node) { main.appendChild(node); });
+    [heading, lead, ref, found, list, again].forEach(function (node) { main.appendChild(node); });
     heading.focus();
   }
 
@@ -306,10 +356,10 @@ export const REPORT_FORM_JS = `"use strict";
       .then(function (response) { return response.json().then(function (answer) { return { ok: response.ok, answer: answer }; }); })
       .then(function (result) {
         if (result.ok) { showReceived(result.answer); return; }
-        showErrors(result.answer.errors || {});
-        status.textContent = result.answer.message || "The report was not sent.";
+        status.textContent = "";
+        showErrors(result.answer.errors || {}, result.answer.errors ? null : result.answer.message || "The report was not sent.");
       })
-      .catch(function () { status.textContent = "The report could not be sent. Check your connection and try again."; })
+      .catch(function () { status.textContent = ""; showErrors({}, "The report could not be sent. Check your connection and try again; your text is still here."); })
       .then(function () { button.disabled = false; });
   });
 })();

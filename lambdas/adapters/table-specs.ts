@@ -46,7 +46,14 @@ export const TABLES = {
     sortKey: "sk",
     ttlAttribute: "expiresAt",
     stream: "NEW_AND_OLD_IMAGES",
-    indexes: [{ name: "byState", partitionKey: "gsi1pk", sortKey: "gsi1sk" }],
+    indexes: [
+      { name: "byState", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+      /** The console queue's other sort orders over the same kind + state partitions. */
+      { name: "byOpened", partitionKey: "gsi1pk", sortKey: "openedSk" },
+      { name: "bySeverity", partitionKey: "gsi1pk", sortKey: "severitySk" },
+      /** Console search: one term item per key id, redacted key, project, repository, URL. */
+      { name: "byTerm", partitionKey: "termpk", sortKey: "termsk" },
+    ],
     purpose: "One incident per leaked key, its occurrences (locations) and audit trail.",
     personalData: false,
   },

@@ -24,12 +24,12 @@ import {
   analyseReport,
   findingsForReport,
   MAX_KEYS_PER_REPORT,
-  REPORT_MAX_BODY_BYTES,
   type ReportSubmission,
   ReportSubmissionSchema,
   type ReportVerdict,
   reportRecordFor,
 } from "../domain/report.js";
+import { reportReference } from "../domain/report-reference.js";
 
 /*
  * CORS / CSRF posture of POST /reports:
@@ -45,6 +45,14 @@ import {
  */
 
 export const REPORT_RATE_SCOPE = "report";
+
+/** The 64 KiB limit is on the text a person pasted (UTF-8 bytes), whatever the encoding adds. */
+export const REPORT_MAX_TEXT_BYTES = 64 * 1024;
+/**
+ * Requests above this are refused before decoding: room for 64 KiB of text percent-encoded
+ * (3 bytes per byte) or JSON-escaped (up to 6 per character) plus the other fields.
+ */
+export const REPORT_MAX_REQUEST_BYTES = 512 * 1024;
 
 export interface ReportsLogger {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -228,22 +236,6 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
     }
 
     const clientId = clientIdOf(event, deps.ipPepper);
-    const decision = await deps.rateLimiter.consume(clientId);
-    if (!decision.allowed) {
-      logger.warn("report refused: rate limited", { requestId, client: clientId.slice(0, 12) });
-      const minutes = Math.ceil(decision.retryAfterSeconds / 60);
-      const message = `Too many reports from your network. Please try again in ${minutes} ${minutes === 1 ? "minute" : "minutes"}.`;
-      return respond(
-        429,
-        format,
-        {
-          html: () => renderReportProblem("Too many reports", message),
-          json: { status: "rate_limited", message, retryAfterSeconds: decision.retryAfterSeconds },
-        },
-        { "retry-after": String(decision.retryAfterSeconds) },
-      );
-    }
-
     const kind = bodyKindOf(header(event, "content-type"));
     if (!kind) {
       return problem(
@@ -254,12 +246,12 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
         "unsupported_media_type",
       );
     }
-    if (bodyLength(event) > REPORT_MAX_BODY_BYTES) {
+    if (bodyLength(event) > REPORT_MAX_REQUEST_BYTES) {
       return problem(
         format,
         413,
         "Too large",
-        "The report is larger than 64 KiB. Paste only the part that contains the key.",
+        "The report is far larger than 64 KiB. Paste only the part that contains the key.",
         "too_large",
       );
     }
@@ -270,6 +262,16 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
     } catch (error) {
       if (!(error instanceof BadBodyError)) throw error;
       return invalid(format, 400, { notice: error.message });
+    }
+    const pasted = (raw as { text?: unknown } | null)?.text;
+    if (typeof pasted === "string" && Buffer.byteLength(pasted, "utf8") > REPORT_MAX_TEXT_BYTES) {
+      const kib = Math.ceil(Buffer.byteLength(pasted, "utf8") / 1024);
+      return invalid(format, 413, {
+        values: echoedValues(raw),
+        errors: {
+          text: `The text is ${kib} KiB; the limit is 64 KiB. Keep only the part around the key and send again.`,
+        },
+      });
     }
     const parsed = ReportSubmissionSchema.safeParse(raw);
     if (!parsed.success) {
@@ -293,11 +295,30 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
       });
     }
 
+    const reportId = newReportId();
+    const reference = reportReference(reportId);
     const redacted = analysis.keys.map((key) => key.redacted);
     const received = () =>
       respond(200, format, {
-        html: () => renderReportReceived(redacted),
-        json: { status: "received", message: RECEIVED_MESSAGE, keys: redacted },
+        html: () => renderReportReceived(redacted, reference),
+        json: { status: "received", message: RECEIVED_MESSAGE, keys: redacted, reference },
+      });
+    // A store failure keeps what the person wrote: the form comes back with it and a notice.
+    const unavailable = () =>
+      respond(503, format, {
+        html: () =>
+          renderReportForm(
+            {
+              values: echoedValues(raw),
+              notice:
+                "We could not record your report just now. Nothing was lost: send it again in a minute.",
+            },
+            prefixes,
+          ),
+        json: {
+          status: "unavailable",
+          message: "We could not record your report just now. Please send it again in a minute.",
+        },
       });
 
     if (analysis.honeypotFilled) {
@@ -306,7 +327,33 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
       return received();
     }
 
-    const record = reportRecordFor(newReportId(), submission, analysis, clock.now());
+    // Only a report that will be recorded spends the hourly budget; refusals above cost nothing.
+    let decision: Awaited<ReturnType<RateLimiter["consume"]>>;
+    try {
+      decision = await deps.rateLimiter.consume(clientId);
+    } catch (error) {
+      logger.error("report not recorded: rate limiter unavailable", {
+        requestId,
+        error: (error as Error).name,
+      });
+      return unavailable();
+    }
+    if (!decision.allowed) {
+      logger.warn("report refused: rate limited", { requestId, client: clientId.slice(0, 12) });
+      const minutes = Math.ceil(decision.retryAfterSeconds / 60);
+      const message = `Too many reports from your network. Your text is still below: please send it again in ${minutes} ${minutes === 1 ? "minute" : "minutes"}.`;
+      return respond(
+        429,
+        format,
+        {
+          html: () => renderReportForm({ values: echoedValues(raw), notice: message }, prefixes),
+          json: { status: "rate_limited", message, retryAfterSeconds: decision.retryAfterSeconds },
+        },
+        { "retry-after": String(decision.retryAfterSeconds) },
+      );
+    }
+
+    const record = reportRecordFor(reportId, submission, analysis, clock.now());
     try {
       // The report goes first: the notifier reads it when the finding's occurrence streams out.
       await deps.reports.save(record);
@@ -317,13 +364,7 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
         reportId: record.reportId,
         error: (error as Error).name,
       });
-      return problem(
-        format,
-        503,
-        "Not recorded",
-        "We could not record your report just now. Please send it again in a minute.",
-        "unavailable",
-      );
+      return unavailable();
     }
     logger.info("report received", {
       requestId,

@@ -1,9 +1,10 @@
-import { CfnOutput, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpUserPoolAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import {
   AccountRecovery,
   AdvancedSecurityMode,
+  CfnUserPoolGroup,
   FeaturePlan,
   Mfa,
   OAuthScope,
@@ -14,6 +15,8 @@ import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { CONSOLE_PAGE_PATHS } from "../../lambdas/handlers/console.js";
+import { CONSOLE_API_ROUTES, RESPONDERS_GROUP } from "../../lambdas/handlers/console-api.js";
 import { KeywatchFunction } from "./keywatch-function.js";
 import type { PublicApi } from "./public-api.js";
 import { TABLE_ACCESS } from "./table-access.js";
@@ -22,18 +25,27 @@ export interface ConsoleProps {
   api: PublicApi;
   incidents: ITable;
   anomalies: ITable;
+  keys: ITable;
+  notifications: ITable;
+  reports: ITable;
+  state: ITable;
+  keyPrefixes: string;
   alarmTopic: ITopic;
   dataKey: IKey;
+  /**
+   * The hosted sign-in's domain prefix. Prefixes are global across AWS accounts in a region, so
+   * the default is derived from this stack's unique id (a second deployment gets its own).
+   */
+  domainPrefix?: string;
 }
 
-/** Paths of the static page (no data) and of the data API (signed-in security team only). */
-const PAGE_PATHS = ["/console", "/console/app.js", "/console/app.css", "/console/config.json"];
-const API_ROUTES: [HttpMethod, string][] = [
-  [HttpMethod.GET, "/api/incidents"],
-  [HttpMethod.GET, "/api/incidents/{id}"],
-  [HttpMethod.POST, "/api/incidents/{id}/actions"],
-  [HttpMethod.GET, "/api/anomalies/daily"],
-];
+/**
+ * A prefix no other deployment has: `keywatch-` + the first group of the CloudFormation stack
+ * id's UUID (fixed for the stack's life, different for every stack, lower-case hex).
+ */
+function stackUniquePrefix(): string {
+  return Fn.join("-", ["keywatch", Fn.select(0, Fn.split("-", Fn.select(2, Fn.split("/", Aws.STACK_ID))))]);
+}
 
 /**
  * The security team's console on the public HTTP API. Authentication is a Cognito user pool
@@ -72,7 +84,14 @@ export class Console extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const domain = this.userPool.addDomain("SignIn", {
-      cognitoDomain: { domainPrefix: `keywatch-${this.node.addr.slice(0, 12)}` },
+      cognitoDomain: { domainPrefix: props.domainPrefix ?? stackUniquePrefix() },
+    });
+    // Members may act on incidents and anomalies; every other user of the pool reads.
+    new CfnUserPoolGroup(this, "Responders", {
+      userPoolId: this.userPool.userPoolId,
+      groupName: RESPONDERS_GROUP,
+      description:
+        "keywatch console: may acknowledge, resolve, assign, comment, revoke keys, triage anomalies",
     });
     this.client = this.userPool.addClient("ConsoleClient", {
       generateSecret: false,
@@ -100,12 +119,19 @@ export class Console extends Construct {
     this.consoleApi = new KeywatchFunction(this, "Api", {
       ...common,
       handler: "console-api",
-      description: "keywatch: security console API (incidents, actions, anomaly counts)",
+      description: "keywatch: security console API (incident queue, actions, anomaly triage, health)",
+      environment: { KEYWATCH_KEY_PREFIXES: props.keyPrefixes, CONSOLE_RESPONDERS_GROUP: RESPONDERS_GROUP },
     })
       .useTable("incidents", props.incidents, TABLE_ACCESS.consoleApi.incidents)
-      .useTable("anomalies", props.anomalies, TABLE_ACCESS.consoleApi.anomalies);
+      // Triage is a `triage` attribute on the anomaly item (UpdateItem).
+      .useTable("anomalies", props.anomalies, TABLE_ACCESS.consoleApi.anomalies)
+      // Revoke from the incident page.
+      .useTable("keys", props.keys, TABLE_ACCESS.consoleApi.keys)
+      .useTable("notifications", props.notifications, TABLE_ACCESS.consoleApi.notifications)
+      .useTable("reports", props.reports, TABLE_ACCESS.consoleApi.reports)
+      .useTable("state", props.state, TABLE_ACCESS.consoleApi.state);
 
-    for (const path of PAGE_PATHS) {
+    for (const path of CONSOLE_PAGE_PATHS) {
       const before = new Set(props.api.api.node.children);
       props.api.route(HttpMethod.GET, path, this.page.fn);
       for (const route of props.api.api.node.children.filter((child) => !before.has(child))) {
@@ -119,7 +145,13 @@ export class Console extends Construct {
     const authorizer = new HttpUserPoolAuthorizer("ConsoleAuthorizer", this.userPool, {
       userPoolClients: [this.client],
     });
-    for (const [method, path] of API_ROUTES) props.api.route(method, path, this.consoleApi.fn, authorizer);
+    for (const { method, path } of CONSOLE_API_ROUTES)
+      props.api.route(
+        method === "GET" ? HttpMethod.GET : HttpMethod.POST,
+        path,
+        this.consoleApi.fn,
+        authorizer,
+      );
 
     new CfnOutput(this, "ConsoleUrl", { value: consoleUrl, description: "keywatch security console" });
     new CfnOutput(this, "UserPoolId", {

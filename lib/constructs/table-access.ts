@@ -44,8 +44,12 @@ export const TABLE_ACCESS = {
   },
   /** The console API: lists (byState GSI) and details (table Query), actions (UpdateItem + audit PutItem), anomaly counts (byTime GSI). */
   consoleApi: {
-    incidents: ["GetItem", "Query", "QueryIndex", "PutItem", "UpdateItem"],
-    anomalies: ["QueryIndex"],
+    incidents: ["GetItem", "BatchGetItem", "Query", "QueryIndex", "PutItem", "UpdateItem"],
+    anomalies: ["Query", "QueryIndex", "UpdateItem"],
+    keys: ["GetItem", "UpdateItem"],
+    notifications: ["BatchGetItem"],
+    reports: ["GetItem"],
+    state: ["BatchGetItem"],
   },
   /** The anomaly detector: key status by keyId (byKeyId GSI), anomalies batch-written, baselines and alert state. */
   anomalyDetector: {

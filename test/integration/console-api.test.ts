@@ -58,7 +58,7 @@ function act(w: World, action: unknown, headers = { "content-type": "application
     httpEvent("POST /api/incidents/{id}/actions", {
       pathParameters: { id: w.leakId },
       headers,
-      body: JSON.stringify({ action }),
+      body: JSON.stringify({ action, reason: "checked with the owner" }),
     }),
   );
 }
@@ -138,6 +138,20 @@ describe("POST /api/incidents/{id}/actions", () => {
         .filter((a: { action: string }) => a.action === "acknowledged")
         .map((a: { actor: string; from: string }) => [a.actor, a.from]),
     }).toEqual({ status: 200, state: "acknowledged", entry: [["user:alice", "open"]] });
+  });
+
+  it("refuses an action without a reason with 400 and changes nothing", async () => {
+    const result = await w.api(
+      httpEvent("POST /api/incidents/{id}/actions", {
+        pathParameters: { id: w.leakId },
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ action: "resolve" }),
+      }),
+    );
+    const details = body(
+      await w.api(httpEvent("GET /api/incidents/{id}", { pathParameters: { id: w.leakId } })),
+    );
+    expect([result.statusCode, details.incident.state]).toEqual([400, "open"]);
   });
 
   it("refuses a move the incident's state does not allow with 409", async () => {
