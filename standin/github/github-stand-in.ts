@@ -8,6 +8,7 @@ import {
   type EventStreamOptions,
   type RecordedShapeEventStream,
 } from "./github-event-stream.js";
+import type { Firehose } from "./github-firehose.js";
 import { codeSearchItemExample, commitExample, compareExample, rateLimitExample } from "./github-fixtures.js";
 
 export type {
@@ -82,6 +83,12 @@ export interface GitHubStandInOptions {
   publicKeys?: PublicKeyEntry[];
   /** Characters of context a code-search fragment carries after the match (default 120). */
   fragmentLength?: number;
+  /** Serve GitHub's feed at its real volume (standin/github/github-firehose.ts); `advance` publishes it. */
+  firehose?: Firehose;
+  /** Transient firehose failures answer this many attempts before the diff is served (default 1). */
+  transientAttempts?: number;
+  /** How long a "slow" firehose diff takes before GitHub's timeout answer (default 10,000 ms). */
+  slowMs?: number;
 }
 
 export interface GitHubStandIn {
@@ -91,6 +98,8 @@ export interface GitHubStandIn {
   publish(count: number): number;
   /** Publishes an arbitrary (even malformed) event object as the newest. */
   publishRaw(event: unknown): void;
+  /** Firehose mode: publishes the next `ms` of simulated feed. Returns how many events. */
+  advance(ms: number): number;
   /** Replays the stream: `batch` events every `intervalMs` (the offline demo). */
   startReplay(options: { intervalMs: number; batch: number }): void;
   published(): number;
@@ -501,6 +510,25 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     );
   }
 
+  /** A firehose push's diff request: its injected failure (transient ones only at first), else the diff. */
+  async function serveFirehoseDiff(
+    req: IncomingMessage,
+    res: ServerResponse,
+    head: string,
+  ): Promise<boolean> {
+    const push = options.firehose?.pushByHead(head);
+    if (!push) return false;
+    push.attempts++;
+    const transient = push.failure === "server_error" || push.failure === "slow";
+    if (push.failure && (!transient || push.attempts <= (options.transientAttempts ?? 1))) {
+      const kind = push.failure === "slow" ? "slow" : push.failure;
+      await serveFault(res, { path: "", kind, delayMs: options.slowMs ?? 10_000 }, "core");
+      return true;
+    }
+    serveDiffOrJson(req, res, options.firehose?.diffOf(push), () => ({ ...structuredClone(compareExample) }));
+    return true;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://stand-in");
     const path = url.pathname;
@@ -511,6 +539,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     if (path === "/events") return serveEvents(req, res, url);
     let m = /^\/repos\/([^/]+)\/([^/]+)\/events$/.exec(path);
     if (m) return serveEvents(req, res, url, `${m[1]}/${m[2]}`.toLowerCase());
+    m = /^\/repos\/([^/]+)\/([^/]+)\/(?:compare\/[0-9a-f]{40}\.\.\.|commits\/)([0-9a-f]{40})$/.exec(path);
+    if (m && (await serveFirehoseDiff(req, res, m[3] as string))) return;
     m = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([0-9a-f]{40})\.\.\.([0-9a-f]{40})$/.exec(path);
     if (m) {
       const repo = `${m[1]}/${m[2]}`;
@@ -613,6 +643,11 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     stream,
     publish,
     publishRaw: addVisible,
+    advance(ms) {
+      const events = options.firehose?.advance(ms) ?? [];
+      for (const event of events) addVisible(event);
+      return events.length;
+    },
     startReplay({ intervalMs, batch }) {
       if (replay) clearInterval(replay);
       replay = setInterval(() => {
