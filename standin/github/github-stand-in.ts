@@ -89,6 +89,20 @@ export interface GitHubStandInOptions {
   transientAttempts?: number;
   /** How long a "slow" firehose diff takes before GitHub's timeout answer (default 10,000 ms). */
   slowMs?: number;
+  /**
+   * Code search as GitHub's legacy engine (the one `GET /search/code` runs on): quotes ignored,
+   * whole tokens matched (GitHub ignores `. , : ; / \ \` ' " = * ! ? # $ & + ^ | ~ < > ( ) { } [ ] @`
+   * and whitespace, so `smk_` doesn't match `smk_AbC…`), at most 2 fragments per file, and 422
+   * ("the endpoint has been spammed") when more than `burstLimit` searches come within a minute.
+   */
+  legacyCodeSearch?: { burstLimit?: number };
+}
+
+/** What GitHub's legacy code search splits on and ignores in queries (its documented list, plus whitespace). */
+const LEGACY_SEPARATORS = /[\s.,:;/\\`'"=*!?#$&+^|~<>(){}[\]@]+/;
+
+function legacyTokens(text: string): Set<string> {
+  return new Set(text.toLowerCase().split(LEGACY_SEPARATORS).filter(Boolean));
 }
 
 export interface GitHubStandIn {
@@ -194,6 +208,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     search: { limit: 30, used: 0, reset: Math.floor(Date.now() / 1000) + 60 },
   };
   let replay: NodeJS.Timeout | undefined;
+  /** Legacy code search: when recent searches came, for its 422 under bursts. */
+  const searchTimes: number[] = [];
   let base = "";
 
   function addVisible(event: unknown): void {
@@ -452,6 +468,15 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
         headers,
       );
     }
+    if (options.legacyCodeSearch) {
+      const now = Date.now();
+      while (searchTimes.length > 0 && (searchTimes[0] as number) <= now - 60_000) searchTimes.shift();
+      searchTimes.push(now);
+      if (searchTimes.length > (options.legacyCodeSearch.burstLimit ?? 10)) {
+        return json(res, 422, { message: "Validation Failed", status: "422" }, headers);
+      }
+      return serveLegacySearch(req, res, url, q, page, perPage, headers);
+    }
     const query = parseQuery(q);
     const matches = codeFiles.filter((file) => {
       if (query.repo && file.repo.toLowerCase() !== query.repo) return false;
@@ -497,6 +522,96 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
             ],
           },
         ];
+      }
+      return item;
+    });
+    const last = Math.max(Math.ceil(reachable.length / perPage), 1);
+    const link = linkHeader(base, url, page, last);
+    json(
+      res,
+      200,
+      { total_count: matches.length, incomplete_results: false, items },
+      { ...headers, ...(link ? { link } : {}) },
+    );
+  }
+
+  function searchItem(file: CodeFile & { sha: string }): SearchItem {
+    const [owner = "", name = ""] = file.repo.split("/");
+    return {
+      ...structuredClone(codeSearchItemExample),
+      name: file.path.split("/").at(-1) ?? file.path,
+      path: file.path,
+      sha: file.sha,
+      url: `${base}/repositories/1/contents/${file.path}?ref=${file.commit}`,
+      git_url: `${base}/repos/${file.repo}/git/blobs/${file.sha}`,
+      html_url: `https://github.com/${file.repo}/blob/${file.commit}/${file.path}`,
+      repository: {
+        ...structuredClone(codeSearchItemExample.repository),
+        name,
+        full_name: file.repo,
+        owner: { ...structuredClone(codeSearchItemExample.repository.owner), login: owner },
+        html_url: `https://github.com/${file.repo}`,
+      },
+    };
+  }
+
+  function serveLegacySearch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    q: string,
+    page: number,
+    perPage: number,
+    headers: Record<string, string>,
+  ) {
+    const terms: string[] = [];
+    let repo: string | undefined;
+    let extension: string | undefined;
+    let filename: string | undefined;
+    for (const word of q.replaceAll('"', " ").split(/\s+/).filter(Boolean)) {
+      const [qualifier, value = ""] = word.split(/:(.*)/s);
+      if (qualifier === "repo") repo = value.toLowerCase();
+      else if (qualifier === "extension") extension = value.toLowerCase();
+      else if (qualifier === "filename") filename = value.toLowerCase();
+      else if (qualifier === "in") continue;
+      else terms.push(...legacyTokens(word));
+    }
+    const matches = codeFiles.filter((file) => {
+      const base = (file.path.split("/").at(-1) ?? "").toLowerCase();
+      if (repo && file.repo.toLowerCase() !== repo) return false;
+      if (extension && !base.endsWith(`.${extension}`)) return false;
+      if (filename && base !== filename && !base.startsWith(filename)) return false;
+      const tokens = legacyTokens(file.content);
+      return terms.every((term) => tokens.has(term));
+    });
+    const withText = (req.headers.accept ?? "").includes("text-match");
+    const reachable = matches.slice(0, SEARCH_CAP);
+    const items = reachable.slice((page - 1) * perPage, page * perPage).map((file) => {
+      const item = searchItem(file);
+      if (withText) {
+        // At most 2 fragments per file: further matches in the file are not shown.
+        const lower = file.content.toLowerCase();
+        const hits = terms.flatMap((term) => {
+          const at = lower.search(
+            new RegExp(`(?<![a-z0-9_])${term.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![a-z0-9_])`),
+          );
+          return at >= 0 ? [{ at, term }] : [];
+        });
+        item.text_matches = hits.slice(0, 2).map(({ at, term }) => {
+          const { fragment, start } = fragmentAround(file.content, at);
+          return {
+            object_url: item.url,
+            object_type: "FileContent",
+            property: "content",
+            fragment,
+            matches: [
+              {
+                text: file.content.slice(at, at + term.length),
+                indices: [at - start, at - start + term.length],
+              },
+            ],
+          };
+        });
       }
       return item;
     });
