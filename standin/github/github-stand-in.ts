@@ -654,13 +654,27 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     if (path === "/events") return serveEvents(req, res, url);
     let m = /^\/repos\/([^/]+)\/([^/]+)\/events$/.exec(path);
     if (m) return serveEvents(req, res, url, `${m[1]}/${m[2]}`.toLowerCase());
-    m = /^\/repos\/([^/]+)\/([^/]+)\/(?:compare\/[0-9a-f]{40}\.\.\.|commits\/)([0-9a-f]{40})$/.exec(path);
+    m = /^\/repos\/([^/]+)\/([^/]+)$/.exec(path);
+    if (m) {
+      // Get a repository: what the poller reads it for is `default_branch` (every repo here has main).
+      const repo = `${m[1]}/${m[2]}`;
+      return json(
+        res,
+        200,
+        { id: 1, name: m[2], full_name: repo, private: false, default_branch: "main" },
+        rateHeaders("core", true),
+      );
+    }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/(?:compare\/[^/]+\.\.\.|commits\/)([0-9a-f]{40})$/.exec(path);
     if (m && (await serveFirehoseDiff(req, res, m[3] as string))) return;
-    m = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([0-9a-f]{40})\.\.\.([0-9a-f]{40})$/.exec(path);
+    m = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([0-9a-f]{40}|[\w.-]+)\.\.\.([0-9a-f]{40})$/.exec(path);
     if (m) {
       const repo = `${m[1]}/${m[2]}`;
       const [before, head] = [m[3] as string, m[4] as string];
-      const diff = diffs.get(`${repo}@${before}...${head}`);
+      // A branch compared with the default branch: its own entry when one was added, else the head's diff.
+      const diff =
+        diffs.get(`${repo}@${before}...${head}`) ??
+        (/^[0-9a-f]{40}$/.test(before) ? undefined : diffs.get(`${repo}@${head}`));
       return serveDiffOrJson(req, res, diff, () => ({
         ...structuredClone(compareExample),
         url: `${base}/repos/${repo}/compare/${before}...${head}`,
