@@ -10,6 +10,7 @@ import { classifyGitHubError, type GitHubClient } from "./github-client.js";
 
 const ZERO_SHA = /^0{40}$/;
 const EventsArraySchema = z.array(z.unknown()).max(1000);
+const RepoSchema = z.object({ default_branch: z.string().min(1).max(255) });
 
 function header(headers: Record<string, unknown>, name: string): string | undefined {
   const value = headers[name];
@@ -36,6 +37,21 @@ export function createGitHubEventsApi(client: GitHubClient): EventsApi {
       if (status === undefined) throw error;
       throw new GitHubRunStoppedError("unavailable", `GET /events answered ${status}`, { cause: error });
     }
+  }
+
+  /**
+   * A new branch (`before` = 40 zeros) is compared with the repository's default branch, so a key in
+   * any of the branch's commits is seen, not only in its head commit. Undefined when the push is
+   * to the default branch itself (a new repository's first push).
+   */
+  async function newBranchBase(owner: string, repo: string, push: PushToScan): Promise<string | undefined> {
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}", {
+      owner,
+      repo,
+      request: { retries: 0 },
+    });
+    const defaultBranch = RepoSchema.parse(data).default_branch;
+    return push.ref === `refs/heads/${defaultBranch}` ? undefined : defaultBranch;
   }
 
   return {
@@ -84,22 +100,24 @@ export function createGitHubEventsApi(client: GitHubClient): EventsApi {
       // so it can't eat the run's time while other pushes wait.
       const request = { retries: 0 };
       try {
-        // A new branch has no base to compare with: its head commit's own diff, still one call.
-        const response = ZERO_SHA.test(push.before)
-          ? await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}", {
-              owner,
-              repo,
-              ref: push.head,
-              mediaType: { format: "diff" },
-              request,
-            })
-          : await octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
-              owner,
-              repo,
-              basehead: `${push.before}...${push.head}`,
-              mediaType: { format: "diff" },
-              request,
-            });
+        const base = ZERO_SHA.test(push.before) ? await newBranchBase(owner, repo, push) : push.before;
+        // The default branch's first push has nothing to compare with: its head commit's own diff.
+        const response =
+          base === undefined
+            ? await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}", {
+                owner,
+                repo,
+                ref: push.head,
+                mediaType: { format: "diff" },
+                request,
+              })
+            : await octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+                owner,
+                repo,
+                basehead: `${base}...${push.head}`,
+                mediaType: { format: "diff" },
+                request,
+              });
         return { kind: "diff", text: typeof response.data === "string" ? response.data : "" };
       } catch (error) {
         const failure = classifyGitHubError(error);

@@ -58,19 +58,28 @@ export const SEARCH_RESULT_CAP = 1000;
 export const DEFAULT_SHARDS = ["env", "json", "yml", "yaml", "py", "js", "ts", "ipynb", "toml", "sh"];
 
 /**
- * Queries per prefix. Code search matches whole tokens, and a key is one token `smk_…`, so the
- * quoted prefix plus `in:file` is what matches the prefix's tokens; shards by extension split
- * the results under the 1000 cap.
+ * Names keys are committed under. `GET /search/code` runs on GitHub's legacy engine, which matches
+ * whole tokens and ignores quotes: the prefix alone (`smk_`) only matches where a tokenizer splits
+ * the key from it, so the sweep also searches the names a key sits next to, in code and `.env` files.
+ */
+export const DEFAULT_KEY_NAMES = ["SMELTER_API_KEY", "SMELTER_KEY", "SMELTER_TOKEN"];
+
+/**
+ * Queries per prefix: the prefix alone (and sharded by extension so each shard has its own
+ * 1,000-result cap), then each key name in any file and in `.env` files. A result's fragments are
+ * scanned for a whole key; when they cut it off, the file is fetched (budgeted).
  */
 export function buildSweepQueries(
   prefixes: readonly string[],
   shards: readonly string[] = DEFAULT_SHARDS,
+  keyNames: readonly string[] = DEFAULT_KEY_NAMES,
 ): string[] {
   const queries: string[] = [];
   for (const prefix of prefixes) {
     queries.push(`"${prefix}" in:file`);
     for (const shard of shards) queries.push(`"${prefix}" in:file extension:${shard}`);
   }
+  for (const name of keyNames) queries.push(`${name} in:file`, `${name} filename:.env`);
   return queries;
 }
 
@@ -107,6 +116,8 @@ export interface SweepSettings {
   maxSearchRequests: number;
   maxBlobFetches: number;
   perPage: number;
+  /** Names keys are committed under (default DEFAULT_KEY_NAMES). */
+  keyNames?: readonly string[];
 }
 
 export interface SweepDeps {
@@ -165,6 +176,7 @@ export async function sweepCodeSearch(deps: SweepDeps): Promise<SweepCounters> {
   const counters = emptySweepCounters();
   const seenAt = deps.now().toISOString();
   const runSeen = new Set<string>();
+  const keyNames = (settings.keyNames ?? DEFAULT_KEY_NAMES).map((name) => name.toUpperCase());
 
   async function runQuery(query: string): Promise<void> {
     counters.queries++;
@@ -216,13 +228,18 @@ export async function sweepCodeSearch(deps: SweepDeps): Promise<SweepCounters> {
     if (commit) base.commit = commit;
     const fromFragments = new Map<string, Finding>();
     let needBlob = item.fragments.length === 0;
+    let namesAKey = false;
     for (const fragment of item.fragments) {
       counters.bytesScanned += Buffer.byteLength(fragment, "utf8");
       for (const f of scanBuffer(fragment, { prefixes: settings.prefixes, mode: "text" })) {
         fromFragments.set(f.keyHash, toFinding(f.keyHash, f.redacted, { ...base }));
       }
       if (fragmentCutsCandidate(fragment, settings.prefixes)) needBlob = true;
+      const upper = fragment.toUpperCase();
+      if (keyNames.some((name) => upper.includes(name))) namesAKey = true;
     }
+    // A key name matched but the (at most 2) fragments show no key: the key may sit further on.
+    if (namesAKey && fromFragments.size === 0) needBlob = true;
     if (!needBlob || counters.blobFetches >= settings.maxBlobFetches) {
       return { findings: [...fromFragments.values()], complete: true };
     }

@@ -15,6 +15,8 @@ import {
 } from "./github-events.js";
 import { scanBuffer } from "./key-scanner.js";
 
+const NEW_BRANCH = /^0{40}$/;
+
 /** Why a run stopped talking to GitHub before its work was done. */
 export type StopReason = "rate_limited" | "unavailable" | "deadline" | "unauthorized";
 
@@ -57,7 +59,7 @@ export type DiffResult =
 /** The GitHub calls the poller makes (lambdas/adapters/github-events-api.ts). */
 export interface EventsApi {
   listPublicEvents(input: { page: number; perPage: number; etag?: string }): Promise<EventsPage>;
-  /** The push's diff in one API call (compare, or the head commit for a new branch). */
+  /** The push's diff: one compare call; a new branch: its repo's default branch, then default...head. */
   pushDiff(push: PushToScan): Promise<DiffResult>;
 }
 
@@ -343,10 +345,12 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
   const retryLater: PushToScan[] = [];
   let stop: GitHubRunStoppedError | undefined;
   for (const push of plan.fetch) {
-    if (stop) break;
+    // What isn't fetched stays in the backlog (saveBacklog keeps every push not done).
+    if (stop || counters.apiCalls >= settings.maxApiCalls) break;
     let result: DiffResult;
     try {
-      counters.apiCalls++;
+      // A new branch costs two calls: its repository's default branch, then the compare.
+      counters.apiCalls += NEW_BRANCH.test(push.before) ? 2 : 1;
       result = await deps.api.pushDiff(push);
     } catch (error) {
       if (error instanceof GitHubRunStoppedError) {

@@ -8,6 +8,7 @@ import {
   type EventStreamOptions,
   type RecordedShapeEventStream,
 } from "./github-event-stream.js";
+import type { Firehose } from "./github-firehose.js";
 import { codeSearchItemExample, commitExample, compareExample, rateLimitExample } from "./github-fixtures.js";
 
 export type {
@@ -82,6 +83,26 @@ export interface GitHubStandInOptions {
   publicKeys?: PublicKeyEntry[];
   /** Characters of context a code-search fragment carries after the match (default 120). */
   fragmentLength?: number;
+  /** Serve GitHub's feed at its real volume (standin/github/github-firehose.ts); `advance` publishes it. */
+  firehose?: Firehose;
+  /** Transient firehose failures answer this many attempts before the diff is served (default 1). */
+  transientAttempts?: number;
+  /** How long a "slow" firehose diff takes before GitHub's timeout answer (default 10,000 ms). */
+  slowMs?: number;
+  /**
+   * Code search as GitHub's legacy engine (the one `GET /search/code` runs on): quotes ignored,
+   * whole tokens matched (GitHub ignores `. , : ; / \ \` ' " = * ! ? # $ & + ^ | ~ < > ( ) { } [ ] @`
+   * and whitespace, so `smk_` doesn't match `smk_AbC…`), at most 2 fragments per file, and 422
+   * ("the endpoint has been spammed") when more than `burstLimit` searches come within a minute.
+   */
+  legacyCodeSearch?: { burstLimit?: number };
+}
+
+/** What GitHub's legacy code search splits on and ignores in queries (its documented list, plus whitespace). */
+const LEGACY_SEPARATORS = /[\s.,:;/\\`'"=*!?#$&+^|~<>(){}[\]@]+/;
+
+function legacyTokens(text: string): Set<string> {
+  return new Set(text.toLowerCase().split(LEGACY_SEPARATORS).filter(Boolean));
 }
 
 export interface GitHubStandIn {
@@ -91,6 +112,8 @@ export interface GitHubStandIn {
   publish(count: number): number;
   /** Publishes an arbitrary (even malformed) event object as the newest. */
   publishRaw(event: unknown): void;
+  /** Firehose mode: publishes the next `ms` of simulated feed. Returns how many events. */
+  advance(ms: number): number;
   /** Replays the stream: `batch` events every `intervalMs` (the offline demo). */
   startReplay(options: { intervalMs: number; batch: number }): void;
   published(): number;
@@ -185,6 +208,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     search: { limit: 30, used: 0, reset: Math.floor(Date.now() / 1000) + 60 },
   };
   let replay: NodeJS.Timeout | undefined;
+  /** Legacy code search: when recent searches came, for its 422 under bursts. */
+  const searchTimes: number[] = [];
   let base = "";
 
   function addVisible(event: unknown): void {
@@ -443,6 +468,15 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
         headers,
       );
     }
+    if (options.legacyCodeSearch) {
+      const now = Date.now();
+      while (searchTimes.length > 0 && (searchTimes[0] as number) <= now - 60_000) searchTimes.shift();
+      searchTimes.push(now);
+      if (searchTimes.length > (options.legacyCodeSearch.burstLimit ?? 10)) {
+        return json(res, 422, { message: "Validation Failed", status: "422" }, headers);
+      }
+      return serveLegacySearch(req, res, url, q, page, perPage, headers);
+    }
     const query = parseQuery(q);
     const matches = codeFiles.filter((file) => {
       if (query.repo && file.repo.toLowerCase() !== query.repo) return false;
@@ -501,6 +535,115 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     );
   }
 
+  function searchItem(file: CodeFile & { sha: string }): SearchItem {
+    const [owner = "", name = ""] = file.repo.split("/");
+    return {
+      ...structuredClone(codeSearchItemExample),
+      name: file.path.split("/").at(-1) ?? file.path,
+      path: file.path,
+      sha: file.sha,
+      url: `${base}/repositories/1/contents/${file.path}?ref=${file.commit}`,
+      git_url: `${base}/repos/${file.repo}/git/blobs/${file.sha}`,
+      html_url: `https://github.com/${file.repo}/blob/${file.commit}/${file.path}`,
+      repository: {
+        ...structuredClone(codeSearchItemExample.repository),
+        name,
+        full_name: file.repo,
+        owner: { ...structuredClone(codeSearchItemExample.repository.owner), login: owner },
+        html_url: `https://github.com/${file.repo}`,
+      },
+    };
+  }
+
+  function serveLegacySearch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    q: string,
+    page: number,
+    perPage: number,
+    headers: Record<string, string>,
+  ) {
+    const terms: string[] = [];
+    let repo: string | undefined;
+    let extension: string | undefined;
+    let filename: string | undefined;
+    for (const word of q.replaceAll('"', " ").split(/\s+/).filter(Boolean)) {
+      const [qualifier, value = ""] = word.split(/:(.*)/s);
+      if (qualifier === "repo") repo = value.toLowerCase();
+      else if (qualifier === "extension") extension = value.toLowerCase();
+      else if (qualifier === "filename") filename = value.toLowerCase();
+      else if (qualifier === "in") continue;
+      else terms.push(...legacyTokens(word));
+    }
+    const matches = codeFiles.filter((file) => {
+      const base = (file.path.split("/").at(-1) ?? "").toLowerCase();
+      if (repo && file.repo.toLowerCase() !== repo) return false;
+      if (extension && !base.endsWith(`.${extension}`)) return false;
+      if (filename && base !== filename && !base.startsWith(filename)) return false;
+      const tokens = legacyTokens(file.content);
+      return terms.every((term) => tokens.has(term));
+    });
+    const withText = (req.headers.accept ?? "").includes("text-match");
+    const reachable = matches.slice(0, SEARCH_CAP);
+    const items = reachable.slice((page - 1) * perPage, page * perPage).map((file) => {
+      const item = searchItem(file);
+      if (withText) {
+        // At most 2 fragments per file: further matches in the file are not shown.
+        const lower = file.content.toLowerCase();
+        const hits = terms.flatMap((term) => {
+          const at = lower.search(
+            new RegExp(`(?<![a-z0-9_])${term.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![a-z0-9_])`),
+          );
+          return at >= 0 ? [{ at, term }] : [];
+        });
+        item.text_matches = hits.slice(0, 2).map(({ at, term }) => {
+          const { fragment, start } = fragmentAround(file.content, at);
+          return {
+            object_url: item.url,
+            object_type: "FileContent",
+            property: "content",
+            fragment,
+            matches: [
+              {
+                text: file.content.slice(at, at + term.length),
+                indices: [at - start, at - start + term.length],
+              },
+            ],
+          };
+        });
+      }
+      return item;
+    });
+    const last = Math.max(Math.ceil(reachable.length / perPage), 1);
+    const link = linkHeader(base, url, page, last);
+    json(
+      res,
+      200,
+      { total_count: matches.length, incomplete_results: false, items },
+      { ...headers, ...(link ? { link } : {}) },
+    );
+  }
+
+  /** A firehose push's diff request: its injected failure (transient ones only at first), else the diff. */
+  async function serveFirehoseDiff(
+    req: IncomingMessage,
+    res: ServerResponse,
+    head: string,
+  ): Promise<boolean> {
+    const push = options.firehose?.pushByHead(head);
+    if (!push) return false;
+    push.attempts++;
+    const transient = push.failure === "server_error" || push.failure === "slow";
+    if (push.failure && (!transient || push.attempts <= (options.transientAttempts ?? 1))) {
+      const kind = push.failure === "slow" ? "slow" : push.failure;
+      await serveFault(res, { path: "", kind, delayMs: options.slowMs ?? 10_000 }, "core");
+      return true;
+    }
+    serveDiffOrJson(req, res, options.firehose?.diffOf(push), () => ({ ...structuredClone(compareExample) }));
+    return true;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://stand-in");
     const path = url.pathname;
@@ -511,11 +654,27 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     if (path === "/events") return serveEvents(req, res, url);
     let m = /^\/repos\/([^/]+)\/([^/]+)\/events$/.exec(path);
     if (m) return serveEvents(req, res, url, `${m[1]}/${m[2]}`.toLowerCase());
-    m = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([0-9a-f]{40})\.\.\.([0-9a-f]{40})$/.exec(path);
+    m = /^\/repos\/([^/]+)\/([^/]+)$/.exec(path);
+    if (m) {
+      // Get a repository: what the poller reads it for is `default_branch` (every repo here has main).
+      const repo = `${m[1]}/${m[2]}`;
+      return json(
+        res,
+        200,
+        { id: 1, name: m[2], full_name: repo, private: false, default_branch: "main" },
+        rateHeaders("core", true),
+      );
+    }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/(?:compare\/[^/]+\.\.\.|commits\/)([0-9a-f]{40})$/.exec(path);
+    if (m && (await serveFirehoseDiff(req, res, m[3] as string))) return;
+    m = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([0-9a-f]{40}|[\w.-]+)\.\.\.([0-9a-f]{40})$/.exec(path);
     if (m) {
       const repo = `${m[1]}/${m[2]}`;
       const [before, head] = [m[3] as string, m[4] as string];
-      const diff = diffs.get(`${repo}@${before}...${head}`);
+      // A branch compared with the default branch: its own entry when one was added, else the head's diff.
+      const diff =
+        diffs.get(`${repo}@${before}...${head}`) ??
+        (/^[0-9a-f]{40}$/.test(before) ? undefined : diffs.get(`${repo}@${head}`));
       return serveDiffOrJson(req, res, diff, () => ({
         ...structuredClone(compareExample),
         url: `${base}/repos/${repo}/compare/${before}...${head}`,
@@ -613,6 +772,11 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     stream,
     publish,
     publishRaw: addVisible,
+    advance(ms) {
+      const events = options.firehose?.advance(ms) ?? [];
+      for (const event of events) addVisible(event);
+      return events.length;
+    },
     startReplay({ intervalMs, batch }) {
       if (replay) clearInterval(replay);
       replay = setInterval(() => {

@@ -3,7 +3,11 @@ import { createGitHubClient, GITHUB_API_VERSION } from "../../lambdas/adapters/g
 import { createGitHubCodeSearchApi } from "../../lambdas/adapters/github-code-search-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
 import { createCodeSearchPacer, type RequestPacer } from "../../lambdas/adapters/request-pacer.js";
-import { type SweepDeps, sweepCodeSearch } from "../../lambdas/domain/code-search-sweep.js";
+import {
+  buildSweepQueries,
+  type SweepDeps,
+  sweepCodeSearch,
+} from "../../lambdas/domain/code-search-sweep.js";
 import { generateKey, keyHash } from "../../lambdas/domain/key-format.js";
 import { type GitHubStandIn, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { createTestTables, type TestTables } from "../support/dynamodb.js";
@@ -225,5 +229,56 @@ describe("code-search failures", () => {
 
     expect(standIn.requests.length).toBeGreaterThanOrEqual(2);
     expect(new Set(standIn.requests.map((r) => r.apiVersion))).toEqual(new Set([GITHUB_API_VERSION]));
+  });
+});
+
+describe("code search on GitHub's legacy engine (whole tokens, quotes ignored, 2 fragments)", () => {
+  async function legacy(burstLimit = 100) {
+    await standIn.stop();
+    standIn = await startGitHubStandIn({ legacyCodeSearch: { burstLimit } });
+  }
+
+  it("the prefix alone doesn't match a key token, so the sweep also searches key names", async () => {
+    await legacy();
+    const key = generateKey();
+    standIn.addCodeFiles([
+      { repo: "acme/app", path: "config/.env", content: `DEBUG=1\nSMELTER_API_KEY=${key}\n`, commit: COMMIT },
+    ]);
+    const prefixOnly = setup({ queries: ['"smk_" in:file'] });
+    const shipped = setup({ queries: buildSweepQueries(["smk_"]) });
+
+    await sweepCodeSearch(prefixOnly.deps);
+    await sweepCodeSearch(shipped.deps);
+
+    expect([prefixOnly.recorder.findings.length, shipped.recorder.findings.map((f) => f.keyHash)]).toEqual([
+      0,
+      [keyHash(key)],
+    ]);
+  });
+
+  it("fetches the file when a key name matched but the 2 fragments don't show the key", async () => {
+    await legacy();
+    const key = generateKey();
+    const filler = Array.from({ length: 30 }, (_, i) => `# note ${i}`).join("\n");
+    const content = `SMELTER_API_KEY is read below\n${filler}\nexport SMELTER_API_KEY=\n${filler}\nKEY=${key}\n`;
+    standIn.addCodeFiles([{ repo: "acme/ops", path: "deploy.sh", content, commit: COMMIT }]);
+    const { deps, recorder } = setup({ queries: ["SMELTER_API_KEY in:file"] });
+
+    const counters = await sweepCodeSearch(deps);
+
+    expect([counters.blobFetches, recorder.findings.map((f) => f.keyHash)]).toEqual([1, [keyHash(key)]]);
+  });
+
+  it("answers a burst of searches with 422, which the sweep takes as back-off", async () => {
+    await legacy(2);
+    const { deps } = setup({ queries: ["a in:file", "b in:file", "c in:file", "d in:file"] });
+
+    const counters = await sweepCodeSearch(deps);
+
+    expect([
+      counters.searchRequests,
+      counters.stopped,
+      (await deps.state.loadSweepCursor()).queryIndex,
+    ]).toEqual([3, "rate_limited", 2]);
   });
 });

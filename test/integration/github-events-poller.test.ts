@@ -4,6 +4,7 @@ import { createGitHubClient, type GitHubClient } from "../../lambdas/adapters/gi
 import { createGitHubEventsApi } from "../../lambdas/adapters/github-events-api.js";
 import { createGitHubScanState } from "../../lambdas/adapters/github-scan-state.js";
 import type { FindingOutcome } from "../../lambdas/domain/finding.js";
+import { generateKey, keyHash } from "../../lambdas/domain/key-format.js";
 import { DEFAULT_POLL_SETTINGS, type PollDeps, pollEvents } from "../../lambdas/domain/poll-events.js";
 import {
   createRecordedShapeEventStream,
@@ -326,5 +327,37 @@ describe("coverage and budget", () => {
     expect(
       await createGitHubScanState({ client: tables.client, tableName: tables.names.state }).queuedRepos(10),
     ).toEqual(["octocat/was-private"]);
+  });
+});
+
+describe("new branches", () => {
+  it("diffs a new branch against the repository's default branch, so a key in an earlier commit is found", async () => {
+    // Arrange: a new-branch push whose head commit is clean, with a key in an earlier commit of the branch.
+    const stream = await startWith(40, 0, 0);
+    const key = generateKey();
+    const head = "c".repeat(40);
+    standIn.publishRaw({
+      id: "99999999999",
+      type: "PushEvent",
+      repo: { id: 7, name: "acme/app" },
+      payload: { repository_id: 7, push_id: 1, ref: "refs/heads/feature-x", head, before: "0".repeat(40) },
+      public: true,
+      created_at: "2026-01-15T10:00:00Z",
+    });
+    const file = (line: string) =>
+      `diff --git a/.env b/.env\n--- a/.env\n+++ b/.env\n@@ -0,0 +1 @@\n+${line}\n`;
+    stream.diffs.set(`acme/app@${head}`, file("DEBUG=1"));
+    stream.diffs.set(`acme/app@main...${head}`, file(`SMELTER_API_KEY=${key}`) + file("DEBUG=1"));
+    const { deps, recorder } = setup();
+
+    // Act
+    await pollEvents(deps);
+
+    // Assert
+    expect({
+      found: recorder.findings.map((f) => f.keyHash),
+      repoLookups: standIn.count(/^\/repos\/acme\/app$/),
+      compares: standIn.count(`/repos/acme/app/compare/main...${head}`),
+    }).toEqual({ found: [keyHash(key)], repoLookups: 1, compares: 1 });
   });
 });
