@@ -93,9 +93,10 @@ export async function recordFindings(
       chunk.map(([hash]) => hash),
       deps,
     );
+    // Only keys first seen now go into the digest: a replay or a GitHub retry must not alert again.
     await noteUnknownKeys(
       chunk
-        .filter((_, i) => !registry[i])
+        .filter(([hash], i) => !registry[i] && !incidents?.has(hash))
         .flatMap(([, positions]) => positions.map((p) => findings[p] as Finding)),
       deps,
     );
