@@ -1,5 +1,5 @@
 import { Match } from "aws-cdk-lib/assertions";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { synthKeywatch } from "../support/synth.js";
 
 function digestSender() {
@@ -11,6 +11,11 @@ function digestSender() {
   const [logicalId, resource] = entries[0] ?? [];
   return { logicalId: logicalId ?? "", properties: (resource?.Properties ?? {}) as Record<string, unknown> };
 }
+
+// Synthesis (bundling + cdk-nag) is slow: done once under the hook timeout, not a test's.
+beforeAll(() => {
+  synthKeywatch();
+});
 
 describe("unknown-key digest sender infra", () => {
   it("runs every 5 minutes on an EventBridge schedule", () => {
