@@ -307,6 +307,24 @@ describe("a flood of findings in one call", () => {
   });
 });
 
+describe("a flood stopped early", () => {
+  it("has recorded its registered keys first, wherever they were in the input", async () => {
+    const { rawKey } = await registeredKey();
+    const findings = Array.from({ length: RECORD_CHUNK_KEYS * 2 }, () =>
+      findingFor(generateKey(), "late.env"),
+    );
+    findings.push(findingFor(rawKey, "late.env"));
+    let asked = 0;
+
+    await expect(record(findings, { shouldStop: () => ++asked > 1 })).rejects.toBeInstanceOf(
+      RecordFindingsInterruptedError,
+    );
+
+    expect((await keys().get(keyHash(rawKey)))?.status).toBe("compromised");
+    expect(await incidents().get(incidentIdFor(keyHash(rawKey)))).toMatchObject({ kind: "leaked_key" });
+  });
+});
+
 describe("a location that holds a key", () => {
   it("is dropped before it is stored, even percent-encoded or split by a zero-width space", async () => {
     const hidden = generateKey();
