@@ -7,9 +7,13 @@
  * 2. (run first, on an idle notifier) End to end on the local runner (DynamoDB Local, in-process notifier, outbox), public keys
  *    from the GitHub stand-in: single-token deliveries of freshly registered keys, one at a time;
  *    HTTP answer p50/p99 (goal < 200 ms) and owner email in the outbox p50/p99 (goal < 5 s).
+ * 3. Floods (issue 13), over HTTP on the same local runner: one signed delivery of 1,000 alerts
+ *    (10 registered keys, 990 minted), its redelivery, and one report holding as many keys as
+ *    64 KiB allows (10 registered): HTTP answer time (goal: 2xx within GitHub's 30 s), every
+ *    registered key labelled / quarantined, owner emails, and the alerts written, by kind.
  * Run: npm run bench:webhook   (needs Java 17+ for DynamoDB Local)
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
@@ -214,11 +218,120 @@ async function main() {
     console.log(
       `public-key fetches from the stand-in: ${standIn.count("/meta/public_keys/secret_scanning")}`,
     );
+
+    await floods({ monitorUrl: monitor.url, home, signer, keys });
   } finally {
     await monitor.stop();
     await standIn.stop();
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+const FLOOD_ALERTS = Number(process.env.BENCH_FLOOD_ALERTS ?? 1_000);
+
+/** Section 3: a 1,000-alert delivery, its redelivery and a 64 KiB report, over HTTP, counted. */
+async function floods(options: {
+  monitorUrl: string;
+  home: string;
+  signer: TestSigningKey;
+  keys: ReturnType<typeof createKeyRepository>;
+}) {
+  const paths = homePaths(options.home);
+  const alertKinds = () => {
+    const counts: Record<string, number> = {};
+    if (!existsSync(paths.alerts)) return counts;
+    for (const line of readFileSync(paths.alerts, "utf8").split("\n").filter(Boolean)) {
+      const kind = String((JSON.parse(line) as { message: { kind?: string } }).message.kind);
+      counts[kind] = (counts[kind] ?? 0) + 1;
+    }
+    return counts;
+  };
+  const diff = (before: Record<string, number>, after: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(after)
+        .map(([k, v]) => [k, v - (before[k] ?? 0)])
+        .filter(([, v]) => Number(v) > 0),
+    );
+  const registered = async (n: number) => {
+    const raw: string[] = [];
+    for (let i = 0; i < n; i++) {
+      raw.push(
+        (await issueKey("flood", "owner@example.com", { keys: options.keys, clock: systemClock })).rawKey,
+      );
+    }
+    return raw;
+  };
+  const emailsOf = async (raw: string[], start: number) => {
+    for (const key of raw) await waitForEmail(paths.emails, incidentIdFor(keyHash(key)), start + 300_000);
+    return performance.now() - start;
+  };
+  const rows: Record<string, string | number>[] = [];
+
+  const ours = await registered(10);
+  const tokens = [...ours, ...Array.from({ length: FLOOD_ALERTS - ours.length }, () => generateKey())];
+  const body = batchBody(tokens);
+  const post = () =>
+    fetch(`${options.monitorUrl}/github/secret-scanning`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "github-public-key-identifier": options.signer.keyIdentifier,
+        "github-public-key-signature": options.signer.sign(body),
+      },
+      body,
+    });
+  for (const name of [
+    `delivery of ${FLOOD_ALERTS} alerts (10 ours)`,
+    "the same delivery again (GitHub retry)",
+  ]) {
+    const before = alertKinds();
+    const start = performance.now();
+    const response = await post();
+    const labels = (await response.json()) as Array<{ label: string }>;
+    const answered = performance.now() - start;
+    const mailed = await emailsOf(ours, start);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    rows.push({
+      input: name,
+      status: response.status,
+      "answer s": (answered / 1000).toFixed(2),
+      "true positives": Array.isArray(labels)
+        ? labels.filter((l) => l.label === "true_positive").length
+        : "-",
+      "all owner emails s": (mailed / 1000).toFixed(2),
+      "alerts written": JSON.stringify(diff(before, alertKinds())),
+    });
+  }
+
+  const reported = await registered(10);
+  const text = [...reported];
+  while ((text.length + 1) * 43 < 64 * 1024 - 100) text.push(generateKey());
+  const before = alertKinds();
+  const start = performance.now();
+  const response = await fetch(`${options.monitorUrl}/reports`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text: text.join(" ") }),
+  });
+  await response.text();
+  const answered = performance.now() - start;
+  const mailed = await emailsOf(reported, start);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const quarantined = (await Promise.all(reported.map((k) => options.keys.get(keyHash(k))))).filter(
+    (k) => k?.status === "compromised",
+  ).length;
+  rows.push({
+    input: `report of ${text.length} keys (10 ours, 64 KiB)`,
+    status: response.status,
+    "answer s": (answered / 1000).toFixed(2),
+    "true positives": `${quarantined} quarantined`,
+    "all owner emails s": (mailed / 1000).toFixed(2),
+    "alerts written": JSON.stringify(diff(before, alertKinds())),
+  });
+  console.log(
+    "\n3. floods over HTTP on the local runner (unknown keys: one digest per source and window, sent by the schedule after the window closes)",
+  );
+  console.table(rows);
 }
 
 main().catch((error) => {

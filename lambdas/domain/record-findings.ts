@@ -85,22 +85,36 @@ export async function recordFindings(
     positions.push(index);
     byKey.set(finding.keyHash, positions);
   });
-  const groups = [...byKey.entries()];
+  // Every key is looked up first (batched reads are cheap next to the writes), so registered keys
+  // can go first: if the caller stops early (a deadline), the keys that matter are already done.
+  const entries = [...byKey.entries()];
+  const registry: Array<RegisteredKey | undefined> = [];
+  // With a batched lookup the incidents are known too (absent = none yet); without one, read per key later.
+  const incidents = deps.lookup ? new Map<string, Incident>() : undefined;
+  for (let from = 0; from < entries.length; from += RECORD_CHUNK_KEYS) {
+    const part = await lookUp(
+      entries.slice(from, from + RECORD_CHUNK_KEYS).map(([hash]) => hash),
+      deps,
+    );
+    registry.push(...part.registry);
+    for (const [hash, incident] of part.incidents ?? []) incidents?.set(hash, incident);
+  }
+  const groups = entries
+    .map(([hash, positions], i) => ({ hash, positions, key: registry[i] }))
+    // Stable sort: registered keys first, each side in order of appearance.
+    .sort((a, b) => Number(!a.key) - Number(!b.key));
   for (let from = 0; from < groups.length; from += RECORD_CHUNK_KEYS) {
     if (options.shouldStop?.()) throw new RecordFindingsInterruptedError(from, groups.length);
     const chunk = groups.slice(from, from + RECORD_CHUNK_KEYS);
-    const { registry, incidents } = await lookUp(
-      chunk.map(([hash]) => hash),
-      deps,
-    );
+    // Only keys first seen now go into the digest: a replay or a GitHub retry must not alert again.
     await noteUnknownKeys(
       chunk
-        .filter((_, i) => !registry[i])
-        .flatMap(([, positions]) => positions.map((p) => findings[p] as Finding)),
+        .filter(({ hash, key }) => !key && !incidents?.has(hash))
+        .flatMap(({ positions }) => positions.map((p) => findings[p] as Finding)),
       deps,
     );
-    await inPool(chunk, async ([hash, positions], i) => {
-      let key = registry[i];
+    await inPool(chunk, async ({ hash, positions, key: registered }) => {
+      let key = registered;
       let known: Incident | null | undefined = incidents ? (incidents.get(hash) ?? null) : undefined;
       for (const index of positions) {
         outcomes[index] = await recordOne(findings[index] as Finding, key, known, deps);

@@ -29,7 +29,7 @@ export interface UnknownKeyWindow {
   /** ISO start (inclusive) and end (exclusive). */
   windowStart: string;
   windowEnd: string;
-  /** Distinct unknown keys seen, up to MAX_WINDOW_KEYS (sorted). */
+  /** Distinct unknown keys first seen in the window (no incident yet), up to MAX_WINDOW_KEYS (sorted). */
   keyHashes: string[];
   /** Findings that arrived after the window's key set was full: counted, not deduplicated. */
   uncountedFindings: number;

@@ -261,7 +261,7 @@ describe("invalid findings", () => {
 });
 
 describe("a flood of findings in one call", () => {
-  it("records 1,500 keys with at most RECORD_CONCURRENCY DynamoDB calls in flight", async () => {
+  it("records 250 keys (three chunks) with at most RECORD_CONCURRENCY DynamoDB calls in flight", async () => {
     let inFlight = 0;
     let peak = 0;
     const counting = new Proxy(db.client, {
@@ -280,12 +280,12 @@ describe("a flood of findings in one call", () => {
     });
     const registered = await registeredKey();
     const findings = [findingFor(registered.rawKey, "flood.env")];
-    for (let i = 0; i < 1_499; i++) findings.push(findingFor(generateKey(), "flood.env"));
+    for (let i = 0; i < 249; i++) findings.push(findingFor(generateKey(), "flood.env"));
     const flood = createFindingRecorder({ client: counting, tables: db.names, clock });
 
     const outcomes = await flood(findings);
 
-    expect(outcomes).toHaveLength(1_500);
+    expect(outcomes).toHaveLength(250);
     expect(outcomes.filter((o) => o.status === "registered")).toHaveLength(1);
     expect((await keys().get(keyHash(registered.rawKey)))?.status).toBe("compromised");
     // Window notes run beside the pool (one per source per chunk), so allow one more than the pool.
@@ -304,6 +304,24 @@ describe("a flood of findings in one call", () => {
     );
     expect(firstChunk.every(Boolean)).toBe(true);
     expect(await incidents().get(incidentIdFor(findings.at(-1)?.keyHash ?? ""))).toBeUndefined();
+  });
+});
+
+describe("a flood stopped early", () => {
+  it("has recorded its registered keys first, wherever they were in the input", async () => {
+    const { rawKey } = await registeredKey();
+    const findings = Array.from({ length: RECORD_CHUNK_KEYS * 2 }, () =>
+      findingFor(generateKey(), "late.env"),
+    );
+    findings.push(findingFor(rawKey, "late.env"));
+    let asked = 0;
+
+    await expect(record(findings, { shouldStop: () => ++asked > 1 })).rejects.toBeInstanceOf(
+      RecordFindingsInterruptedError,
+    );
+
+    expect((await keys().get(keyHash(rawKey)))?.status).toBe("compromised");
+    expect(await incidents().get(incidentIdFor(keyHash(rawKey)))).toMatchObject({ kind: "leaked_key" });
   });
 });
 

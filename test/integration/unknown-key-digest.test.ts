@@ -85,13 +85,16 @@ describe("unknown keys in one window", () => {
     expect(published.find((a) => a.message.source === "github_event")?.message.distinctKeys).toBe(3);
   });
 
-  it("count a replayed key once", async () => {
+  it("count a replayed key once, and a key seen again in a later window not at all", async () => {
     const finding = unknownFinding("github_partner");
     await record()([finding]);
     await record()([
       finding,
       { ...finding, location: { url: "https://github.com/octo/other", kind: "commit" } },
     ]);
+    pastWindow();
+    await sendUnknownKeyDigests(deps);
+    await record()([{ ...finding, location: { url: "https://github.com/octo/third", kind: "commit" } }]);
     pastWindow();
     await sendUnknownKeyDigests(deps);
 

@@ -193,10 +193,14 @@ describe("a report with 100 minted keys", () => {
 
     expect(answer.status).toBe(200);
     expect(emails).toHaveLength(2);
-    expect(count("incident_opened")).toBe(2);
-    expect(count("report_received")).toBe(1);
-    expect(count("unknown_key_digest")).toBe(1);
-    expect(alerts).toHaveLength(4);
+    expect(kinds()).toEqual([
+      "incident_opened",
+      "incident_opened",
+      "key_compromised",
+      "key_compromised",
+      "report_received",
+      "unknown_key_digest",
+    ]);
   });
 });
 
