@@ -191,6 +191,7 @@ describe("scan paths", () => {
     expect(raw(json.stdout)).toEqual([]);
     expect(raw(json.stderr)).toEqual([]);
     expect(raw(sarif.stdout)).toEqual([]);
+    expect(() => JSON.parse(sarif.stdout)).not.toThrow();
     // Escaped as \uXXXX inside JSON strings: a consumer still gets the exact name back.
     expect(jsonLines(json.stdout).map((f) => f.file)).toEqual([name]);
     expect(json.stderr).toContain("\\u202e");
