@@ -23,7 +23,11 @@ import { checkOf, generateKey, keyHash } from "../lambdas/domain/key-format.js";
 import { scanBuffer } from "../lambdas/domain/key-scanner.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const CORPUS = join(ROOT, "..", "shared", "corpus", "smelter-history.patch.gz");
+/** The shared corpus sits beside the checkout (/work/main) or two levels up from a worktree (/work/wt/x). */
+const CORPUS =
+  [join(ROOT, "..", "shared"), join(ROOT, "..", "..", "shared")]
+    .map((dir) => join(dir, "corpus", "smelter-history.patch.gz"))
+    .find((path) => existsSync(path)) ?? join(ROOT, "..", "shared", "corpus", "smelter-history.patch.gz");
 const PATTERN = "\\bsmk_[0-9A-Za-z]{38}\\b";
 const PLANTED = 200;
 const RUNS = 7;
