@@ -69,6 +69,14 @@ beforeAll(async () => {
     },
     {
       method: "GET",
+      path: "/test/slow",
+      handler: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        return { statusCode: 200, body: "slow but fine" };
+      },
+    },
+    {
+      method: "GET",
       path: "/test/bad-header",
       handler: async () => ({ statusCode: 200, headers: { "x-bad": "line\r\nInjected: 1" }, body: "x" }),
     },
@@ -231,6 +239,10 @@ describe("the local server survives clients that go away or stall", () => {
     expect(ms).toBeLessThan(3_000);
     expect([0, 408]).toContain(statusOf(text));
     await stillServing();
+  });
+
+  it("a handler slower than the request timeout still answers (the timeouts are for clients)", async () => {
+    expect(await get("/test/slow")).toEqual({ status: 200, body: "slow but fine" });
   });
 
   it("a connection that sends nothing is closed", async () => {
