@@ -4,7 +4,7 @@ import { DEFAULT_PREFIX, PREFIX_PATTERN } from "../../lambdas/domain/key-format.
 import type { ScanFinding } from "../../lambdas/domain/key-scanner.js";
 import { type ReportedKey, sarifLog } from "../scan/sarif-log.js";
 import { scanFile, scanSource } from "../scan/scan-source.js";
-import { escapeUnsafeCharacters, shownName as shown } from "../scan/terminal-text.js";
+import { escapeUnsafeCharacters, escapeUnsafeInJson, shownName as shown } from "../scan/terminal-text.js";
 import { walkPaths } from "../scan/walk-paths.js";
 import { looksLikeZip, scanZipEntries } from "../scan/zip-entries.js";
 
@@ -107,7 +107,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
     };
     if (options.format === "sarif") reported.push(key);
     // File and entry names are the input's: control and bidi characters go out as \uXXXX.
-    else io.stdout(`${escapeUnsafeCharacters(JSON.stringify(key))}\n`);
+    else io.stdout(`${escapeUnsafeInJson(JSON.stringify(key))}\n`);
     found = true;
   };
   const problem = (path: string, message: string) => {
@@ -166,7 +166,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
     }
   }
   if (options.format === "sarif")
-    io.stdout(`${escapeUnsafeCharacters(JSON.stringify(sarifLog(reported, toolVersion()), null, 2))}\n`);
+    io.stdout(`${escapeUnsafeInJson(JSON.stringify(sarifLog(reported, toolVersion()), null, 2))}\n`);
   if (found) return EXIT_KEYS_FOUND;
   return failed ? EXIT_ERROR : EXIT_CLEAN;
 }

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
 import { KeyScanner, type ScanFinding, type ScanMode } from "../../lambdas/domain/key-scanner.js";
 
 /** Large reads: a 2 GB file takes ~500 syscalls and never more than a few windows in memory. */
@@ -71,10 +71,12 @@ export async function scanFile(
   onFinding: (finding: ScanFinding) => void,
   chunkSize = READ_CHUNK,
 ): Promise<SourceScanResult> {
-  const file = await open(path, "r");
+  // Synchronous reads: the CLI scans one file at a time, and a thread-pool hop per 4 MiB read
+  // left the process idle for a third of its run on a busy machine.
+  const fd = openSync(path, "r");
   try {
     const first = Buffer.allocUnsafe(chunkSize);
-    const { bytesRead } = await file.read(first, 0, chunkSize, null);
+    const bytesRead = readSync(fd, first, 0, chunkSize, null);
     const head = first.subarray(0, bytesRead);
     const binary = head.subarray(0, BINARY_SNIFF_LENGTH).includes(0);
     const scanner = new KeyScanner({ prefixes: options.prefixes, mode: options.mode, utf16: binary });
@@ -82,7 +84,7 @@ export async function scanFile(
       for (const finding of found) onFinding(finding);
     };
     emit(scanner.push(head));
-    const read = async (into: Buffer) => (await file.read(into, 0, into.length, null)).bytesRead;
+    const read = async (into: Buffer) => readSync(fd, into, 0, into.length, null);
     for (let found = bytesRead > 0 ? await scanner.pushFrom(read, chunkSize) : undefined; found; ) {
       emit(found);
       found = await scanner.pushFrom(read, chunkSize);
@@ -91,6 +93,6 @@ export async function scanFile(
     emit(scanner.end());
     return { binary, bytes, magic: Buffer.from(head.subarray(0, 4)) };
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }

@@ -22,18 +22,30 @@ export function hasUnsafeCharacters(text: string): boolean {
   return false;
 }
 
-/**
- * Writes every unsafe character as `\uXXXX`. Applied to JSON text it keeps the JSON valid and
- * equal once parsed (JSON syntax itself is ASCII, so such characters only occur inside strings).
- */
+/** Writes every unsafe character as `\uXXXX`, for message text. */
 export function escapeUnsafeCharacters(text: string): string {
-  if (!hasUnsafeCharacters(text)) return text;
+  return escapeWhere(text, isUnsafe);
+}
+
+/**
+ * The same for JSON text from JSON.stringify: C0 characters are already escaped inside its
+ * strings, and outside them they are its own line breaks and indentation, so they stay; the
+ * rest (DEL, C1, bidi, zero-width) can only occur inside strings, where `\uXXXX` means the same.
+ */
+export function escapeUnsafeInJson(json: string): string {
+  return escapeWhere(json, (code) => code > 0x1f && isUnsafe(code));
+}
+
+function escapeWhere(text: string, unsafe: (code: number) => boolean): string {
   let out = "";
+  let from = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    out += isUnsafe(code) ? `\\u${code.toString(16).padStart(4, "0")}` : text[i];
+    if (!unsafe(code)) continue;
+    out += `${text.slice(from, i)}\\u${code.toString(16).padStart(4, "0")}`;
+    from = i + 1;
   }
-  return out;
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /** A path or name for a message line: quoted and escaped when it holds anything unsafe. */

@@ -41,6 +41,11 @@ export interface LocalServerTimeouts {
   keepAliveTimeoutMs: number;
   /** How often Node checks the two timeouts above (they fire at most this late). */
   checkIntervalMs: number;
+  /**
+   * A socket with no traffic at all for this long is closed (a connection opened and left
+   * silent). Longer than any handler may run: it also counts while a handler works.
+   */
+  idleTimeoutMs: number;
 }
 
 export const DEFAULT_LOCAL_TIMEOUTS: LocalServerTimeouts = {
@@ -48,6 +53,7 @@ export const DEFAULT_LOCAL_TIMEOUTS: LocalServerTimeouts = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   checkIntervalMs: 1_000,
+  idleTimeoutMs: 120_000,
 };
 
 /** A request the server refuses before any handler runs; becomes a 4xx answer. */
@@ -342,7 +348,6 @@ export function createLocalHttpServer(
     },
     routeRequests(routes, options),
   );
-  // Idle sockets (opened, nothing sent) are closed too: headersTimeout only starts with the first byte.
-  server.setTimeout(timeouts.requestTimeoutMs, (socket) => socket.destroy());
+  server.setTimeout(timeouts.idleTimeoutMs, (socket) => socket.destroy());
   return server;
 }

@@ -51,6 +51,28 @@ interface Needle {
   width: 1 | 2;
   /** Bytes from the needle's start to the byte after the key. */
   span: number;
+  /**
+   * Where in `bytes` the search starts: native indexOf stops at every occurrence of its first
+   * byte (every `s` for `smk_`), so it looks for the suffix from the rarest byte (`k_`) and
+   * checks the bytes before it.
+   */
+  anchor: { skip: number; bytes: Buffer };
+}
+
+/**
+ * A prefix's possible bytes, most frequent first, in source code and text: letters as in
+ * English-language code, `_` as common as snake_case and dunder names make it. A fixed order,
+ * not a sample of the input: a file's first kilobytes (a licence header) can hold no `_` at all
+ * and would make the search stop at every one.
+ */
+const MOST_TO_LEAST_FREQUENT = "etaoinsrlcdupmh_fgbywvkxjqz";
+
+/** The suffix of an ASCII prefix that starts at its rarest byte (`k_` of `smk_`). */
+function anchorFor(bytes: Buffer): { skip: number; bytes: Buffer } {
+  const rarity = (at: number) => MOST_TO_LEAST_FREQUENT.indexOf(String.fromCharCode(bytes[at] as number));
+  let skip = 0;
+  for (let j = 1; j < bytes.length; j++) if (rarity(j) > rarity(skip)) skip = j;
+  return { skip, bytes: bytes.subarray(skip) };
 }
 
 function needlesFor(prefixes: readonly string[], utf16: boolean): Needle[] {
@@ -58,8 +80,13 @@ function needlesFor(prefixes: readonly string[], utf16: boolean): Needle[] {
   for (const prefix of new Set(prefixes)) {
     assertPrefix(prefix);
     const span = prefix.length + TAIL_LENGTH + 1;
-    needles.push({ prefix, bytes: Buffer.from(prefix, "latin1"), width: 1, span });
-    if (utf16) needles.push({ prefix, bytes: Buffer.from(prefix, "utf16le"), width: 2, span: span * 2 });
+    const bytes = Buffer.from(prefix, "latin1");
+    needles.push({ prefix, bytes, width: 1, span, anchor: anchorFor(bytes) });
+    if (utf16) {
+      // UTF-16LE needles (binaries only) are searched whole: their every other byte is NUL.
+      const wide = Buffer.from(prefix, "utf16le");
+      needles.push({ prefix, bytes: wide, width: 2, span: span * 2, anchor: { skip: 0, bytes: wide } });
+    }
   }
   return needles;
 }
@@ -210,22 +237,37 @@ export class KeyScanner {
   ): void {
     const { bytes, width, prefix } = needle;
     const tailStart = bytes.length;
-    let at = window.indexOf(bytes, this.undecidedFrom);
-    while (at !== -1 && at < decideBefore) {
-      const key = this.keyAt(window, at, tailStart, width, prefix);
-      if (key !== undefined) {
-        out.push({
-          keyHash: keyHash(key),
-          redacted: redactKey(key),
-          prefix,
-          offset: base + at,
-          line: 0,
-          column: 0,
-          encoding: width === 1 ? "ascii" : "utf16le",
-        });
+    const { skip, bytes: anchor } = needle.anchor;
+    for (let hit = window.indexOf(anchor, this.undecidedFrom + skip); hit !== -1; ) {
+      const at = hit - skip;
+      if (at >= decideBefore) break;
+      if (skip === 0 || window.compare(bytes, 0, skip, at, hit) === 0) {
+        this.record(window, base, at, tailStart, width, prefix, out);
       }
-      at = window.indexOf(bytes, at + 1);
+      hit = window.indexOf(anchor, hit + 1);
     }
+  }
+
+  private record(
+    window: Buffer,
+    base: number,
+    at: number,
+    tailStart: number,
+    width: 1 | 2,
+    prefix: string,
+    out: ScanFinding[],
+  ): void {
+    const key = this.keyAt(window, at, tailStart, width, prefix);
+    if (key === undefined) return;
+    out.push({
+      keyHash: keyHash(key),
+      redacted: redactKey(key),
+      prefix,
+      offset: base + at,
+      line: 0,
+      column: 0,
+      encoding: width === 1 ? "ascii" : "utf16le",
+    });
   }
 
   /** The key starting at `at`, if it is delimited, well formed and its check digits match. */

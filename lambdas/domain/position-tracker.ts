@@ -1,4 +1,5 @@
 import { isAscii } from "node:buffer";
+import { countByteSimd } from "./byte-counter.js";
 
 /**
  * Turns byte offsets into human positions while the scanner streams windows of input.
@@ -50,8 +51,20 @@ export function codePointsBetween(window: Uint8Array, from: number, to: number):
   return to - from - continuation;
 }
 
-/** Counts occurrences of `byte` in [from, to), four bytes at a time (exact, no false matches). */
+/** Below this a scalar count beats copying into WebAssembly memory. */
+const SIMD_MIN_LENGTH = 4096;
+
+/** Counts occurrences of `byte` in [from, to): WebAssembly SIMD for long ranges, else four bytes at a time. */
 export function countByte(window: Uint8Array, from: number, to: number, byte: number): number {
+  if (to - from >= SIMD_MIN_LENGTH) {
+    const counted = countByteSimd(window, from, to, byte);
+    if (counted !== undefined) return counted;
+  }
+  return countByteScalar(window, from, to, byte);
+}
+
+/** Four bytes at a time in 32-bit words (exact, no false matches); the fallback without SIMD. */
+export function countByteScalar(window: Uint8Array, from: number, to: number, byte: number): number {
   let i = from;
   let count = 0;
   while (i < to && (window.byteOffset + i) % 4 !== 0) if (window[i++] === byte) count++;

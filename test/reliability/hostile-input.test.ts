@@ -1,8 +1,13 @@
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { request } from "node:http";
 import { type AddressInfo, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localRoutes } from "../../bin/local/runner.js";
+import { escapeUnsafeInJson } from "../../bin/scan/terminal-text.js";
+import { scanZipEntries } from "../../bin/scan/zip-entries.js";
 import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incident-repository.js";
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";
@@ -12,8 +17,10 @@ import {
   type Route,
 } from "../../lambdas/adapters/local-http.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
-import { keyHash, redactKey } from "../../lambdas/domain/key-format.js";
+import { generateKey, keyHash, redactKey } from "../../lambdas/domain/key-format.js";
+import { scanBuffer } from "../../lambdas/domain/key-scanner.js";
 import type { TestTables } from "../support/dynamodb.js";
+import { zipFixture } from "../support/zip-fixture.js";
 import { dumpTables, reliabilityContext } from "./local-context.js";
 
 /**
@@ -65,6 +72,14 @@ beforeAll(async () => {
       path: "/test/throws",
       handler: async () => {
         throw new TypeError("handler bug");
+      },
+    },
+    {
+      method: "GET",
+      path: "/test/slow",
+      handler: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        return { statusCode: 200, body: "slow but fine" };
       },
     },
     {
@@ -233,6 +248,10 @@ describe("the local server survives clients that go away or stall", () => {
     await stillServing();
   });
 
+  it("a handler slower than the request timeout still answers (the timeouts are for clients)", async () => {
+    expect(await get("/test/slow")).toEqual({ status: 200, body: "slow but fine" });
+  });
+
   it("a connection that sends nothing is closed", async () => {
     const { closedByServer } = await raw([], { waitMs: 5_000 });
     expect(closedByServer).toBe(true);
@@ -333,6 +352,51 @@ describe("/api/* answers only its own Host and Origin (DNS rebinding)", () => {
 
   it("routes outside /api/* keep answering any Host (the form and webhook may sit behind a tunnel)", async () => {
     expect((await get("/healthz", { host: "tunnel.example" })).status).toBe(200);
+  });
+});
+
+describe("the CLI scanner against hostile input (issue 13 item 10)", () => {
+  it("parses a crafted diff's header lines in linear time", () => {
+    const key = generateKey();
+    const block = `--- a/x\n+++ b/${"\t".repeat(4080)}\rx\n@@ -1 +1 @@\n+${key}\n`;
+    const diff = `diff --git a/x b/x\n${block.repeat(300)}`;
+    const started = performance.now();
+    expect(scanBuffer(diff, { mode: "diff" })).toHaveLength(300);
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  it("writes a name's control, C1 and bidi characters as \\uXXXX, and the JSON still parses to it", () => {
+    const name = "a\u202egnp.js\u009b2J\u001b[31m";
+    const line = escapeUnsafeInJson(JSON.stringify({ file: name }));
+    expect(
+      [...line].filter((c) => (c.codePointAt(0) as number) >= 0x7f && (c.codePointAt(0) as number) <= 0x9f),
+    ).toEqual([]);
+    expect(line).not.toContain("\u202e");
+    expect(JSON.parse(line)).toEqual({ file: name });
+  });
+
+  it("keeps walking a zip bomb's later entries and names the ones it could not inflate", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keywatch-hostile-zip-"));
+    const archive = join(dir, "bomb.zip");
+    const key = generateKey();
+    writeFileSync(
+      archive,
+      zipFixture([
+        { name: "bomb.bin", content: Buffer.alloc(2 * 1024 * 1024), method: "deflated" },
+        { name: "hidden.txt", content: Buffer.from(key), method: "deflated" },
+        { name: "stored.txt", content: Buffer.from(key), method: "stored" },
+      ]),
+    );
+    const found: string[] = [];
+    const problems: string[] = [];
+    await scanZipEntries(
+      archive,
+      statSync(archive).size,
+      { prefixes: ["smk_"], mode: "text", maxInflated: 1024 * 1024 },
+      (entry) => found.push(entry),
+      (entry) => problems.push(entry),
+    );
+    expect({ found, problems }).toEqual({ found: ["stored.txt"], problems: ["bomb.bin", "hidden.txt"] });
   });
 });
 

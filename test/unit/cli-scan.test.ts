@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -191,6 +192,7 @@ describe("scan paths", () => {
     expect(raw(json.stdout)).toEqual([]);
     expect(raw(json.stderr)).toEqual([]);
     expect(raw(sarif.stdout)).toEqual([]);
+    expect(() => JSON.parse(sarif.stdout)).not.toThrow();
     // Escaped as \uXXXX inside JSON strings: a consumer still gets the exact name back.
     expect(jsonLines(json.stdout).map((f) => f.file)).toEqual([name]);
     expect(json.stderr).toContain("\\u202e");
@@ -630,6 +632,40 @@ describe("git pre-commit hook", () => {
     });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   }
+
+  it("README's hook, installed as written, blocks a commit with a key through the installed bin", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const script = /cat > \.git\/hooks\/pre-commit <<'HOOK'\n([\s\S]*?)\nHOOK\n/.exec(readme)?.[1];
+    expect(script).toBeDefined();
+    // Only its comment may mention npx: no command line runs it.
+    expect(script).not.toMatch(/^[^#\n]*\bnpx\b/m);
+    const repo = freshDir("readme-hook");
+    git(repo, "init", "-q");
+    git(repo, "config", "user.email", "dev@example.invalid");
+    git(repo, "config", "user.name", "Dev");
+    // What npm install leaves: an executable keywatch in node_modules/.bin.
+    mkdirSync(join(repo, "node_modules", ".bin"), { recursive: true });
+    writeFileSync(
+      join(repo, "node_modules", ".bin", "keywatch"),
+      `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    writeFileSync(join(repo, ".gitignore"), "node_modules/\n");
+    writeFileSync(join(repo, ".git", "hooks", "pre-commit"), `${script}\n`, { mode: 0o755 });
+    writeFileSync(join(repo, "app.ts"), `export const key = "${generateKey()}";\n`);
+    git(repo, "add", "app.ts", ".gitignore");
+
+    const blocked = spawnSync("git", ["commit", "-q", "-m", "leak"], { cwd: repo, encoding: "utf8" });
+    writeFileSync(join(repo, "app.ts"), "export const key = process.env.KEY;\n");
+    git(repo, "add", "app.ts");
+    const clean = spawnSync("git", ["commit", "-q", "-m", "clean"], { cwd: repo, encoding: "utf8" });
+
+    expect(blocked.status).not.toBe(0);
+    expect(blocked.stderr).toContain("contain a Smelter API key");
+    expect(clean.status).toBe(0);
+  });
 
   it("blocks a commit whose staged diff adds a key, and lets a clean one through", () => {
     const repo = freshDir("repo");

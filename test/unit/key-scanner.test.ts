@@ -191,3 +191,43 @@ describe("unified diffs", () => {
     expect(scanBuffer(diffWith(generateKey(), generateKey()), { mode: "text" })).toHaveLength(3);
   });
 });
+
+describe("searching from the prefix's rarest byte", () => {
+  /** Every delimited, checksum-valid key, found the slow obvious way. */
+  function reference(text: string, prefixes: string[]): string[] {
+    const found: string[] = [];
+    for (const prefix of prefixes) {
+      for (let at = text.indexOf(prefix); at !== -1; at = text.indexOf(prefix, at + 1)) {
+        const candidate = text.slice(at, at + prefix.length + 38);
+        const before = text[at - 1] ?? "";
+        const after = text[at + prefix.length + 38] ?? "";
+        if (/[0-9A-Za-z]/.test(before) || /[0-9A-Za-z]/.test(after)) continue;
+        if (scanBuffer(candidate, { prefixes: [prefix] }).length === 1) found.push(keyHash(candidate));
+      }
+    }
+    return found.sort();
+  }
+
+  it("finds exactly the keys a plain search finds, among fragments of the prefix (any split into chunks)", () => {
+    const pieces = fc.oneof(
+      fc.constantFrom("smk_", "mk_", "k_", "sm", "smk", "_", " ", "\n", "ssss", "kkkk", "stg_", "tg_"),
+      fc.string({ maxLength: 12 }),
+      fc.constant(null).map(() => generateKey()),
+      fc.constant(null).map(() => generateKey("stg_")),
+    );
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 60 }), fc.integer({ min: 1, max: 97 }), (parts, chunk) => {
+        const text = parts.join("");
+        const prefixes = ["smk_", "stg_"];
+        const bytes = Buffer.from(text, "utf8");
+        const scanner = new KeyScanner({ prefixes, mode: "text" });
+        const found: ScanFinding[] = [];
+        for (let i = 0; i < bytes.length; i += chunk)
+          found.push(...scanner.push(bytes.subarray(i, i + chunk)));
+        found.push(...scanner.end());
+        expect(found.map((f) => f.keyHash).sort()).toEqual(reference(text, prefixes));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { codePointsBetween, countByte, LineTracker } from "../../lambdas/domain/position-tracker.js";
+import { countByteSimd } from "../../lambdas/domain/byte-counter.js";
+import {
+  codePointsBetween,
+  countByte,
+  countByteScalar,
+  LineTracker,
+} from "../../lambdas/domain/position-tracker.js";
 
 function naiveCount(bytes: Uint8Array, from: number, to: number, byte: number): number {
   let count = 0;
@@ -68,5 +74,36 @@ describe("line tracking across windows", () => {
     const position = tracker.positionAt(text, 0, target);
 
     expect(position).toMatchObject({ line: 101, column: 5 });
+  });
+});
+
+describe("counting newlines with WebAssembly SIMD", () => {
+  it("is available on this Node (the scanner's speed depends on it)", () => {
+    expect(countByteSimd(Buffer.from("a\nb\n"), 0, 4, 10)).toBe(2);
+  });
+
+  it("counts exactly what the scalar count does, for any range, alignment and byte", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 20_000 }),
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom(10, 0, 255, 0x80),
+        (bytes, a, b, byte) => {
+          const buffer = Buffer.from(bytes);
+          const from = buffer.length === 0 ? 0 : a % buffer.length;
+          const to = from + (buffer.length === 0 ? 0 : b % (buffer.length - from + 1));
+          expect(countByteSimd(buffer, from, to, byte)).toBe(countByteScalar(buffer, from, to, byte));
+          expect(countByte(buffer, from, to, byte)).toBe(countByteScalar(buffer, from, to, byte));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("counts a range larger than its 4 MiB slice, across slice ends", () => {
+    const buffer = Buffer.alloc(9 * 1024 * 1024 + 7, 0x61);
+    for (let i = 0; i < buffer.length; i += 4093) buffer[i] = 10;
+    expect(countByteSimd(buffer, 3, buffer.length, 10)).toBe(countByteScalar(buffer, 3, buffer.length, 10));
   });
 });
