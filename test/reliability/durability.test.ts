@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PutCommand, ScanCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, describe, expect, it } from "vitest";
+import { createTables } from "../../bin/local/create-tables.js";
+import { type RunningDynamoDb, startDynamoDbLocal } from "../../bin/local/dynamodb-local.js";
+import { createDocumentClient } from "../../lambdas/adapters/dynamodb-client.js";
+import { localTableNames } from "../../lambdas/adapters/table-specs.js";
+
+/**
+ * Issue 16 item 1: does DynamoDB Local lose writes it acknowledged when it is killed with SIGKILL?
+ * Measured, not assumed: concurrent writers (single puts, and two-item transactions shaped like an
+ * incident's opening) run against a data folder; DynamoDB Local is killed mid-burst; it is
+ * restarted on the same folder and every acknowledged write is looked up. The jar commits each
+ * request in its own SQLite transaction (BEGIN … COMMIT per job, default rollback journal,
+ * synchronous=FULL, no PRAGMA overriding it) before it answers, so the expectation is zero.
+ * KEYWATCH_DURABILITY_TRIALS=N runs N kills (CI: 1).
+ */
+const TRIALS = Number(process.env.KEYWATCH_DURABILITY_TRIALS ?? 1);
+const dataDir = mkdtempSync(join(tmpdir(), "keywatch-durability-"));
+const tables = localTableNames("durability");
+let dynamo: RunningDynamoDb | undefined;
+
+afterAll(async () => {
+  await dynamo?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function burstThenKill(
+  trial: number,
+  killAfterMs: number,
+): Promise<{ acked: string[]; lost: string[] }> {
+  dynamo = await startDynamoDbLocal({ dataDir });
+  const client = createDocumentClient({ endpoint: dynamo.endpoint });
+  await createTables(client, tables);
+  const acked: string[] = [];
+  let killed = false;
+  const writer = async (w: number) => {
+    for (let i = 0; !killed; i++) {
+      const id = `t${trial}-w${w}-${i}`;
+      try {
+        if (i % 2 === 0) {
+          await client.send(new PutCommand({ TableName: tables.state, Item: { pk: id, sk: "put" } }));
+        } else {
+          await client.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Put: {
+                    TableName: tables.state,
+                    Item: { pk: id, sk: "put" },
+                    ConditionExpression: "attribute_not_exists(pk)",
+                  },
+                },
+                { Put: { TableName: tables.state, Item: { pk: id, sk: "second" } } },
+              ],
+            }),
+          );
+        }
+        if (!killed) acked.push(id);
+      } catch {
+        return; // refused or reset by the kill: never acknowledged
+      }
+    }
+  };
+  const writers = [0, 1, 2, 3].map(writer);
+  await new Promise((r) => setTimeout(r, killAfterMs));
+  const ackedAtKill = acked.length;
+  process.kill(dynamo.pid, "SIGKILL");
+  killed = true;
+  await dynamo.exited;
+  await Promise.all(writers);
+  client.destroy();
+  const counted = acked.slice(0, ackedAtKill);
+
+  dynamo = await startDynamoDbLocal({ dataDir });
+  const reader = createDocumentClient({ endpoint: dynamo.endpoint });
+  const present = new Set<string>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await reader.send(new ScanCommand({ TableName: tables.state, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) if (item.sk === "put") present.add(String(item.pk));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  reader.destroy();
+  await dynamo.stop();
+  dynamo = undefined;
+  return { acked: counted, lost: counted.filter((id) => !present.has(id)) };
+}
+
+describe("DynamoDB Local killed with SIGKILL mid-burst", () => {
+  it(`keeps every write it acknowledged (${TRIALS} kill(s))`, async () => {
+    const results = [];
+    for (let trial = 0; trial < TRIALS; trial++)
+      results.push(await burstThenKill(trial, 1_500 + trial * 137));
+    const acked = results.reduce((n, r) => n + r.acked.length, 0);
+    const lost = results.flatMap((r) => r.lost);
+    process.stdout.write(
+      `durability: ${TRIALS} kill(s), ${acked} acknowledged writes, ${lost.length} lost\n`,
+    );
+    expect(acked).toBeGreaterThan(0);
+    expect(lost).toEqual([]);
+  });
+});
