@@ -45,10 +45,14 @@ describe("startLocalMonitor on a taken port", () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const other = readLocalSettings({ PORT: String(port), KEYWATCH_HOME: home });
+      // Its own data folder: the running monitor's is locked (a second start there is refused first).
+      const otherHome = mkdtempSync(join(tmpdir(), "keywatch-runner-port-"));
+      const other = readLocalSettings({ PORT: String(port), KEYWATCH_HOME: otherHome });
       const attempt = startLocalMonitor(other, { log: () => {}, schedulers: false });
       await expect(attempt).rejects.toThrow(PortInUseError);
       await expect(attempt).rejects.toThrow(`port ${port} is in use; set PORT=`);
+      expect(existsSync(homePaths(otherHome).dynamoDbLock)).toBe(false);
+      rmSync(otherHome, { recursive: true, force: true });
     } finally {
       blocker.close();
     }

@@ -305,11 +305,11 @@ describe("kill -9 at every point of the notification pipeline, then restart on t
         ids.reduce((sum, id) => sum + Math.max(0, (map.get(id) ?? 0) - 1), 0);
 
       process.stdout.write(
-      `crash suite: ${kills.length} kills (${kills.map((k) => (k.kind === "tree" ? "tree" : k.point)).join(", ")}), ` +
-        `${plan.length + 1} starts, ${acknowledged.size} keys acknowledged, ${ids.length} incidents notified, ` +
-        `duplicates: ${extra(outbox.emails)} email(s), ${extra(outbox.security)} alert(s), ${extra(outbox.keyEvents)} key event(s)\n`,
-    );
-    // Every key delivered was acknowledged in the end (re-sent after a kill, as GitHub does).
+        `crash suite: ${kills.length} kills (${kills.map((k) => (k.kind === "tree" ? "tree" : k.point)).join(", ")}), ` +
+          `${plan.length + 1} starts, ${acknowledged.size} keys acknowledged, ${ids.length} incidents notified, ` +
+          `duplicates: ${extra(outbox.emails)} email(s), ${extra(outbox.security)} alert(s), ${extra(outbox.keyEvents)} key event(s)\n`,
+      );
+      // Every key delivered was acknowledged in the end (re-sent after a kill, as GitHub does).
       expect([unanswered.length, acknowledged.size]).toEqual([0, issued.size]);
       expect(ids.filter((id) => states.get(id) !== "notified")).toEqual([]);
       expect(ids.filter((id) => !outbox.emails.has(id))).toEqual([]);
