@@ -62,6 +62,11 @@ function killTree(proc: ChildProcess): void {
   }
 }
 
+async function keysServer(): Promise<KeysServer> {
+  github ??= await startKeysServer([published(signer)]);
+  return github;
+}
+
 /** `keywatch start` from the sources, in its own process group (so the tree can be killed). */
 async function startRun(
   crashAt?: string,
@@ -75,7 +80,7 @@ async function startRun(
       PORT: "0",
       KEYWATCH_HOME: home,
       // GitHub here only serves the signing keys: only the deliveries below produce findings.
-      GITHUB_API_URL: (github ??= await startKeysServer([published(signer)])).url,
+      GITHUB_API_URL: (await keysServer()).url,
       NODE_NO_WARNINGS: "1",
       ...(crashAt ? { KEYWATCH_CRASH_AT: crashAt } : {}),
     },
