@@ -12,9 +12,9 @@ import { localTableNames } from "../../lambdas/adapters/table-specs.js";
  * Issue 16 item 1: does DynamoDB Local lose writes it acknowledged when it is killed with SIGKILL?
  * Measured, not assumed: concurrent writers (single puts, and two-item transactions shaped like an
  * incident's opening) run against a data folder; DynamoDB Local is killed mid-burst; it is
- * restarted on the same folder and every acknowledged write is looked up. The jar commits each
- * request in its own SQLite transaction (BEGIN … COMMIT per job, default rollback journal,
- * synchronous=FULL, no PRAGMA overriding it) before it answers, so the expectation is zero.
+ * restarted on the same folder and every acknowledged write is looked up. Single-item writes run
+ * as one SQLite job each (BEGIN … COMMIT) and were never lost; an acknowledged TransactWriteItems
+ * was (1 of ~280 in 3 kills, each time the writer's last one): the test pins that limit down.
  * KEYWATCH_DURABILITY_TRIALS=N runs N kills (CI: 1).
  */
 const TRIALS = Number(process.env.KEYWATCH_DURABILITY_TRIALS ?? 1);
@@ -27,10 +27,14 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function burstThenKill(
-  trial: number,
-  killAtAcked: number,
-): Promise<{ acked: string[]; lost: string[] }> {
+interface TrialResult {
+  acked: string[];
+  lost: string[];
+  /** Each writer's last acknowledged write before the kill. */
+  lastOfWriter: Set<string>;
+}
+
+async function burstThenKill(trial: number, killAtAcked: number): Promise<TrialResult> {
   dynamo = await startDynamoDbLocal({ dataDir });
   const client = createDocumentClient({ endpoint: dynamo.endpoint });
   await createTables(client, tables);
@@ -88,19 +92,33 @@ async function burstThenKill(
   reader.destroy();
   await dynamo.stop();
   dynamo = undefined;
-  return { acked: counted, lost: counted.filter((id) => !present.has(id)) };
+  const lastOfWriter = new Set<string>();
+  for (let w = 0; w < 4; w++) {
+    const last = counted.filter((id) => id.startsWith(`t${trial}-w${w}-`)).at(-1);
+    if (last) lastOfWriter.add(last);
+  }
+  return { acked: counted, lost: counted.filter((id) => !present.has(id)), lastOfWriter };
 }
 
+/** Writer i's n-th write: even n a single PutItem, odd n a two-item TransactWriteItems. */
+const isTransaction = (id: string) => Number(id.split("-").at(-1)) % 2 === 1;
+
 describe("DynamoDB Local killed with SIGKILL mid-burst", () => {
-  it(`keeps every write it acknowledged (${TRIALS} kill(s))`, async () => {
-    const results = [];
+  it(`loses no acknowledged PutItem, and at most each connection's last acknowledged transaction (${TRIALS} kill(s))`, async () => {
+    const results: TrialResult[] = [];
     for (let trial = 0; trial < TRIALS; trial++) results.push(await burstThenKill(trial, 150 + trial * 37));
-    const acked = results.reduce((n, r) => n + r.acked.length, 0);
+    const acked = results.flatMap((r) => r.acked);
     const lost = results.flatMap((r) => r.lost);
+    const lostPuts = lost.filter((id) => !isTransaction(id));
+    const lostOlder = results.flatMap((r) => r.lost.filter((id) => !r.lastOfWriter.has(id)));
     process.stdout.write(
-      `durability: ${TRIALS} kill(s), ${acked} acknowledged writes, ${lost.length} lost\n`,
+      `durability: ${TRIALS} kill(s), ${acked.length} acknowledged writes ` +
+        `(${acked.filter(isTransaction).length} transactions), lost: ${lost.length} ` +
+        `(${lost.length - lostPuts.length} transactions, ${lostPuts.length} puts) ${JSON.stringify(lost)}\n`,
     );
-    expect(acked).toBeGreaterThan(0);
-    expect(lost).toEqual([]);
+    expect(acked.length).toBeGreaterThan(0);
+    // What DynamoDB Local can lose, measured (docs/data-model.md): never a single-item write, and
+    // only a writer's most recent acknowledged transaction.
+    expect([lostPuts, lostOlder]).toEqual([[], []]);
   });
 });
