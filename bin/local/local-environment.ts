@@ -152,7 +152,7 @@ async function acquireDataFolder(
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const lock = readLock(paths.dynamoDbLock);
-    if (lock && processAlive(lock.pid) && lock.pid !== process.pid) {
+    if (lock && processAlive(lock.pid)) {
       if (exclusive) throw new DataFolderInUseError(home, lock.pid);
       if (lock.endpoint && (await answers(lock.endpoint))) return { kind: "shared", endpoint: lock.endpoint };
       await new Promise((r) => setTimeout(r, 200)); // the owner is still starting it

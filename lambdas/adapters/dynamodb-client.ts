@@ -29,7 +29,7 @@ export interface SdkDeadline {
  */
 export const SDK_DEADLINES = {
   interactive: { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 3, callDeadlineMs: 5_000 },
-  background: { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3, callDeadlineMs: 12_000 },
+  background: { connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3, callDeadlineMs: 20_000 },
 } as const satisfies Record<string, SdkDeadline>;
 
 /** A request handler whose request timeout is an error, not a warning. */

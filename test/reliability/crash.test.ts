@@ -62,10 +62,15 @@ function killTree(proc: ChildProcess): void {
   }
 }
 
+async function keysServer(): Promise<KeysServer> {
+  github ??= await startKeysServer([published(signer)]);
+  return github;
+}
+
 /** `keywatch start` from the sources, in its own process group (so the tree can be killed). */
 async function startRun(
   crashAt?: string,
-): Promise<{ url: string; proc: ChildProcess; exited: Promise<void> }> {
+): Promise<{ url: string | undefined; proc: ChildProcess; exited: Promise<void> }> {
   const proc = spawn(process.execPath, ["--import", "tsx", join(REPO, "bin", "keywatch.ts"), "start"], {
     cwd: REPO,
     detached: true,
@@ -75,7 +80,7 @@ async function startRun(
       PORT: "0",
       KEYWATCH_HOME: home,
       // GitHub here only serves the signing keys: only the deliveries below produce findings.
-      GITHUB_API_URL: (github ??= await startKeysServer([published(signer)])).url,
+      GITHUB_API_URL: (await keysServer()).url,
       NODE_NO_WARNINGS: "1",
       ...(crashAt ? { KEYWATCH_CRASH_AT: crashAt } : {}),
     },
@@ -92,7 +97,11 @@ async function startRun(
   proc.stderr?.on("data", onData);
   const deadline = Date.now() + 120_000;
   while (!url) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`start failed:\n${output}`);
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      // Killed by its crash point while resuming an earlier run's work, before it served anything.
+      if (crashAt && proc.signalCode === "SIGKILL") return { url: undefined, proc, exited };
+      throw new Error(`start failed:\n${output}`);
+    }
     if (Date.now() > deadline) throw new Error(`start timed out:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -143,6 +152,10 @@ let unanswered: Delivery[] = [];
 async function run(kill: Kill | undefined): Promise<Map<string, string | undefined> | undefined> {
   const crashAt = kill?.kind === "hook" ? `${kill.point}:${kill.nth}` : undefined;
   const { url, proc, exited } = await startRun(crashAt);
+  if (!url) {
+    kills.push(kill as Kill);
+    return undefined;
+  }
   const alive = () => proc.exitCode === null && proc.signalCode === null;
   const deliveries = [...unanswered];
   unanswered = [];
@@ -272,33 +285,48 @@ async function settled(): Promise<void> {
 }
 
 describe("kill -9 at every point of the notification pipeline, then restart on the same data", () => {
-  it(`loses no acknowledged key and duplicates nothing beyond the documented case (${CYCLES} cycle(s))`, async () => {
-    const plan: Kill[] = [];
-    for (let cycle = 0; cycle < CYCLES; cycle++) {
-      // after-ack:2 kills on the second acknowledgement: one key pair acknowledged, then nothing more.
-      for (const point of HOOKED) plan.push({ kind: "hook", point, nth: point === "after-ack" ? 2 : 1 });
-      plan.push({ kind: "tree", afterMs: Math.floor(Math.random() * 50) });
-    }
-    for (const kill of plan) await run(kill);
-    // The final run resumes everything, settles, and is stopped with SIGINT.
-    const states = (await run(undefined)) as Map<string, string | undefined>;
-    const outbox = readOutbox();
-    const ids = [...states.keys()];
-    const afterSendKills = kills.filter((k) => k.kind === "tree" || k.point === "after-send").length;
-    const extra = (map: Map<string, number>) =>
-      ids.reduce((sum, id) => sum + Math.max(0, (map.get(id) ?? 0) - 1), 0);
+  it(
+    `loses no acknowledged key and duplicates nothing beyond the documented case (${CYCLES} cycle(s))`,
+    async () => {
+      const plan: Kill[] = [];
+      for (let cycle = 0; cycle < CYCLES; cycle++) {
+        // after-ack:2 kills on the second acknowledgement: one key pair acknowledged, then nothing more.
+        for (const point of HOOKED) plan.push({ kind: "hook", point, nth: point === "after-ack" ? 2 : 1 });
+        plan.push({ kind: "tree", afterMs: Math.floor(Math.random() * 50) });
+      }
+      for (const kill of plan) {
+        const t0 = Date.now();
+        await run(kill);
+        process.stderr.write(
+          `crash suite: ${JSON.stringify(kill)} done in ${Date.now() - t0} ms; ${acknowledged.size} keys acknowledged\n`,
+        );
+      }
+      // The final run resumes everything, settles, and is stopped with SIGINT.
+      const states = (await run(undefined)) as Map<string, string | undefined>;
+      const outbox = readOutbox();
+      const ids = [...states.keys()];
+      const afterSendKills = kills.filter((k) => k.kind === "tree" || k.point === "after-send").length;
+      const extra = (map: Map<string, number>) =>
+        ids.reduce((sum, id) => sum + Math.max(0, (map.get(id) ?? 0) - 1), 0);
 
-    // Every key delivered was acknowledged in the end (re-sent after a kill, as GitHub does).
-    expect([unanswered.length, acknowledged.size]).toEqual([0, issued.size]);
-    expect(ids.filter((id) => states.get(id) !== "notified")).toEqual([]);
-    expect(ids.filter((id) => !outbox.emails.has(id))).toEqual([]);
-    expect(ids.filter((id) => !outbox.security.has(id))).toEqual([]);
-    expect(ids.filter((id) => !outbox.keyEvents.has(id))).toEqual([]);
-    // A duplicate only where a kill fell between the outbox write and markSent (one per such kill).
-    expect(extra(outbox.emails) + extra(outbox.security) + extra(outbox.keyEvents)).toBeLessThanOrEqual(
-      afterSendKills,
-    );
-    // No DynamoDB Local left behind on the data folder, and the lock released by the clean stop.
-    expect(existsSync(paths.dynamoDbLock)).toBe(false);
-  });
+      process.stdout.write(
+        `crash suite: ${kills.length} kills (${kills.map((k) => (k.kind === "tree" ? "tree" : k.point)).join(", ")}), ` +
+          `${plan.length + 1} starts, ${acknowledged.size} keys acknowledged, ${ids.length} incidents notified, ` +
+          `duplicates: ${extra(outbox.emails)} email(s), ${extra(outbox.security)} alert(s), ${extra(outbox.keyEvents)} key event(s)\n`,
+      );
+      // Every key delivered was acknowledged in the end (re-sent after a kill, as GitHub does).
+      expect([unanswered.length, acknowledged.size]).toEqual([0, issued.size]);
+      expect(ids.filter((id) => states.get(id) !== "notified")).toEqual([]);
+      expect(ids.filter((id) => !outbox.emails.has(id))).toEqual([]);
+      expect(ids.filter((id) => !outbox.security.has(id))).toEqual([]);
+      expect(ids.filter((id) => !outbox.keyEvents.has(id))).toEqual([]);
+      // A duplicate only where a kill fell between the outbox write and markSent (one per such kill).
+      expect(extra(outbox.emails) + extra(outbox.security) + extra(outbox.keyEvents)).toBeLessThanOrEqual(
+        afterSendKills,
+      );
+      // No DynamoDB Local left behind on the data folder, and the lock released by the clean stop.
+      expect(existsSync(paths.dynamoDbLock)).toBe(false);
+    },
+    600_000 * CYCLES,
+  );
 });

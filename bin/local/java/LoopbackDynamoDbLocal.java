@@ -9,8 +9,9 @@ import software.amazon.dynamodb.services.local.server.DynamoDBProxyServer;
  * Starts the official DynamoDB Local jar listening on 127.0.0.1 only. The jar has no bind option
  * (its Jetty connector listens on every interface, with no authentication), so this builds the
  * server from the same command-line arguments, sets the connector's host before Jetty binds,
- * and starts it. It also exits when its standard input closes: the keywatch process that started
- * it holds the other end, so a kill -9 of keywatch cannot leave it running on the data folder.
+ * and starts it. It also stops (cleanly, then halts) when its standard input closes: the keywatch
+ * process that started it holds the other end, so a kill -9 of keywatch cannot leave it running
+ * on the data folder.
  * Run with `java -cp <jar>:<lib>/* LoopbackDynamoDbLocal.java <DynamoDB Local arguments>`.
  */
 public class LoopbackDynamoDbLocal {
@@ -29,6 +30,23 @@ public class LoopbackDynamoDbLocal {
                 }
             } catch (Exception ignored) {
                 // A broken pipe means the same as end of input.
+            }
+            // Stop cleanly (Jetty, then the database) so nothing it acknowledged is left
+            // uncommitted; halt regardless after 5 s.
+            Thread stopper = new Thread(() -> {
+                try {
+                    proxy.stop();
+                } catch (Exception ignored) {
+                    // Halting below either way.
+                }
+                Runtime.getRuntime().halt(0);
+            }, "parent-gone-stop");
+            stopper.setDaemon(true);
+            stopper.start();
+            try {
+                stopper.join(5_000);
+            } catch (InterruptedException ignored) {
+                // Halting below either way.
             }
             Runtime.getRuntime().halt(0);
         }, "parent-watchdog");
