@@ -68,6 +68,7 @@ export class StatelessStack extends Stack {
       api: this.publicApi,
       keys: stateful.tables.keys,
       incidents: stateful.tables.incidents,
+      state: stateful.tables.state,
       keyPrefixes: props.keyPrefixes,
       githubToken: githubScanners.token,
     });

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { z } from "zod";
 import { type Clock, systemClock } from "../adapters/clock.js";
 import { KeyPrefixesSchema, readEnv, tableNamesFromEnv } from "../adapters/config.js";
-import { createDocumentClient } from "../adapters/dynamodb-client.js";
+import { createDocumentClient, SDK_DEADLINES } from "../adapters/dynamodb-client.js";
 import { createFindingRecorder } from "../adapters/finding-recorder.js";
 import {
   createGitHubPublicKeys,
@@ -249,7 +249,8 @@ function fromEnvironment() {
   const settings = readEnv(SettingsSchema);
   const logger = createLogger("secret-scanning");
   const clock = systemClock;
-  const client = createDocumentClient();
+  // Each call answers within 5 s, so a frozen table is a 503 well inside GitHub's 30 s (issue 16).
+  const client = createDocumentClient({}, SDK_DEADLINES.interactive);
   const stateTable = settings.STATE_TABLE;
   return makeSecretScanningHandler({
     ...(stateTable

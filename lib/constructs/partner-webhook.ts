@@ -13,6 +13,8 @@ export interface PartnerWebhookProps {
   api: PublicApi;
   keys: ITable;
   incidents: ITable;
+  /** Where each delivery is recorded as the `partner_webhook` channel's health (console panel). */
+  state: ITable;
   /** Comma-separated key prefixes: only tokens with one of them can be our keys. */
   keyPrefixes: string;
   /** Optional GitHub token (raises the rate limit of the public-keys endpoint); read at cold start. */
@@ -53,7 +55,8 @@ export class PartnerWebhook extends Construct {
     })
       // recordFindings reads and quarantines keys, and opens incidents.
       .useTable("keys", props.keys, TABLE_ACCESS.recordFindings.keys)
-      .useTable("incidents", props.incidents, TABLE_ACCESS.recordFindings.incidents);
+      .useTable("incidents", props.incidents, TABLE_ACCESS.recordFindings.incidents)
+      .useTable("state", props.state, TABLE_ACCESS.scannerHealth.state);
     props.githubToken?.grantRead(this.function.fn);
 
     const before = new Set(props.api.api.node.children);

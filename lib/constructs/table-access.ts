@@ -30,8 +30,8 @@ export const WRITE_ACTIONS: ReadonlySet<TableAction> = new Set([
 export const TABLE_ACCESS = {
   /** recordFindings (finding-recorder.ts): reads a key and quarantines it; reads, opens and extends incidents. */
   recordFindings: {
-    keys: ["GetItem", "UpdateItem"],
-    incidents: ["GetItem", "PutItem", "UpdateItem"],
+    keys: ["GetItem", "BatchGetItem", "UpdateItem"],
+    incidents: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem"],
   },
   /** The key authorizer: one consistent GetItem per key hash. */
   keyAuthorizer: { keys: ["GetItem"] },
@@ -58,10 +58,10 @@ export const TABLE_ACCESS = {
     state: ["BatchGetItem", "PutItem", "UpdateItem"],
   },
   /** The events poller's state: cursor (Get/Put), claimed events (conditional Put), seen set and backlog (BatchWrite, Query). */
-  eventsPollerState: { state: ["GetItem", "Query", "PutItem", "BatchWriteItem"] },
+  eventsPollerState: { state: ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"] },
   /** The code-search sweep's state: cursor, seen locations (BatchGet/BatchWrite), queued repos (Query, DeleteItem). */
   codeSearchSweepState: {
-    state: ["GetItem", "BatchGetItem", "Query", "PutItem", "DeleteItem", "BatchWriteItem"],
+    state: ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"],
   },
   /** The unknown-key digest: pending windows (byState GSI), sealed and marked (UpdateItem), example incidents, its ledger. */
   unknownKeyDigest: {
@@ -75,4 +75,6 @@ export const TABLE_ACCESS = {
     notifications: ["GetItem", "Scan", "PutItem", "UpdateItem", "DeleteItem"],
     reports: ["GetItem"],
   },
+  /** A channel's latest run (scanner-health.ts): one UpdateItem on its `HEALTH#` item. */
+  scannerHealth: { state: ["UpdateItem"] },
 } as const satisfies Record<string, Record<string, readonly TableAction[]>>;
