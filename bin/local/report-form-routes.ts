@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { createOutboxAlertPublisher } from "../../lambdas/adapters/alert-publisher.js";
 import { readEnv } from "../../lambdas/adapters/config.js";
+import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";
 import type { Route } from "../../lambdas/adapters/local-http.js";
 import { createFixedWindowRateLimiter } from "../../lambdas/adapters/rate-limiter.js";
@@ -19,9 +21,18 @@ export function reportFormRoutes(ctx: RunnerContext, env: NodeJS.ProcessEnv = pr
   const settings = readEnv(ReportFormLocalSchema, env);
   const { client, tables } = ctx.env;
   const page = makeReportPageHandler({ keyPrefixes: ctx.settings.keyPrefixes });
+  const store = createReportRepository(client, tables.reports);
+  const keys = createKeyRepository(client, tables.keys);
+  const alerts = createOutboxAlertPublisher(ctx.paths.outbox);
   const reports = makeReportsHandler({
     recordFindings: createFindingRecorder({ client, tables, clock: ctx.clock }),
-    reports: createReportRepository(client, tables.reports),
+    reports: store,
+    saveMisuse: (record) => store.save(record),
+    alertSecurityTeam: (alert) => alerts.publish(alert),
+    keyByKeyId: async (keyId) => {
+      const key = await keys.getByKeyId(keyId);
+      return key ? { projectId: key.projectId, status: key.status } : undefined;
+    },
     rateLimiter: createFixedWindowRateLimiter({
       client,
       table: tables.state,
