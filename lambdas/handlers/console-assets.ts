@@ -227,10 +227,13 @@ function queueQuery(cursor) {
 }
 
 async function loadQueue(more) {
-  const page = await api(queueQuery(more ? queue.cursor : undefined));
+  const [page, counts] = await Promise.all([
+    api(queueQuery(more ? queue.cursor : undefined)),
+    more ? { counts: queue.counts } : api("/api/incident-counts?kind=" + queue.kind),
+  ]);
   queue.rows = more ? queue.rows.concat(page.incidents) : page.incidents;
   queue.cursor = page.cursor;
-  queue.counts = page.counts || {};
+  queue.counts = counts.counts || {};
   queue.truncated = Boolean(page.truncated);
   queue.readAt = page.readAt;
   if (!more) queue.selected.clear();
