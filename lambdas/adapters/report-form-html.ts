@@ -82,7 +82,7 @@ ${summary}
 <input type="hidden" name="kind" value="misuse">
 ${control("keyRef", "Key id or shortened key", "For example <code>3f9a0c12d4e5b6a7</code> or <code>smk_AbCd…wXyZ</code>.", (a) => `<input type="text" ${a} value="${value("keyRef")}" autocomplete="off" spellcheck="false">`, true)}
 ${control("description", "What did you see?", "Requests you didn't make, unexpected charges, where the key may have leaked.", (a) => `<textarea ${a} rows="4" maxlength="4000">${value("description")}</textarea>`, true)}
-${control("email", "Your email", `Only if you would like a reply. Deleted after ${REPORT_RETENTION_DAYS} days.`, (a) => `<input type="email" ${a} value="${value("email")}" autocomplete="email">`, false)}
+${control("email", "Your email for a reply", `Only if you would like a reply. Deleted after ${REPORT_RETENTION_DAYS} days.`, (a) => `<input type="email" ${a} value="${value("email")}" autocomplete="email">`, false)}
 <div class="hp" aria-hidden="true"><label for="m-subject">Leave this field empty</label><input type="text" id="m-subject" name="subject" tabindex="-1" autocomplete="off"></div>
 <button type="submit">Tell the security team</button>
 </form>

@@ -36,6 +36,7 @@ import {
 } from "../domain/incident-timeline.js";
 import type { KeyRepository } from "../domain/key-record.js";
 import { countKeyShapedTokens } from "../domain/report.js";
+import { reportReference } from "../domain/report-reference.js";
 import {
   IncidentNotFoundError,
   StaleIncidentError,
@@ -374,6 +375,7 @@ export function makeConsoleApiHandler(deps: ConsoleApiDeps) {
                 ? [
                     {
                       reportId,
+                      reference: reportReference(reportId),
                       receivedAt: report.receivedAt,
                       ...(report.url ? { url: report.url } : {}),
                       ...(report.description ? { description: report.description } : {}),
