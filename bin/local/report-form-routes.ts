@@ -6,6 +6,7 @@ import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.j
 import type { Route } from "../../lambdas/adapters/local-http.js";
 import { createFixedWindowRateLimiter } from "../../lambdas/adapters/rate-limiter.js";
 import { createReportRepository } from "../../lambdas/adapters/report-repository.js";
+import { recordScannerHealth } from "../../lambdas/adapters/scanner-health.js";
 import { makeReportPageHandler, REPORT_PAGE_PATHS } from "../../lambdas/handlers/report-page.js";
 import { makeReportsHandler, REPORT_RATE_SCOPE } from "../../lambdas/handlers/reports.js";
 import type { RunnerContext } from "./runner.js";
@@ -33,6 +34,7 @@ export function reportFormRoutes(ctx: RunnerContext, env: NodeJS.ProcessEnv = pr
       const key = await keys.getByKeyId(keyId);
       return key ? { projectId: key.projectId, status: key.status } : undefined;
     },
+    recordHealth: (health) => recordScannerHealth(client, tables.state, health),
     rateLimiter: createFixedWindowRateLimiter({
       client,
       table: tables.state,

@@ -21,6 +21,7 @@ import {
   SECURITY_HEADERS,
 } from "../adapters/report-form-html.js";
 import { createReportRepository, type ReportRepository } from "../adapters/report-repository.js";
+import { recordScannerHealth, type ScannerHealth } from "../adapters/scanner-health.js";
 import { readSecretString } from "../adapters/secret-string.js";
 import type { RecordFindings } from "../domain/finding.js";
 import { hmacSha256Hex, ipPrefix } from "../domain/ip-prefix.js";
@@ -80,6 +81,8 @@ export interface ReportsHandlerDeps {
   saveMisuse?: (record: ReturnType<typeof misuseRecordFor>) => Promise<void>;
   /** The security team's alert for a misuse report. */
   alertSecurityTeam?: (alert: Alert) => Promise<void>;
+  /** The console's scanner-health panel: this channel's latest delivery (`report_form`). */
+  recordHealth?: (health: ScannerHealth) => Promise<void>;
   /** The registry's answer for a key id: goes into the team's alert only, never into the answer. */
   keyByKeyId?: (keyId: string) => Promise<KeyMatch | undefined>;
 }
@@ -228,6 +231,17 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger("reports");
   const newReportId = deps.newReportId ?? randomUUID;
+  // Health is a side note: its failure never changes the reporter's answer.
+  const health = (outcome: "ok" | "failed", detail: string, keys?: number) =>
+    deps
+      .recordHealth?.({
+        scanner: "report_form",
+        lastRunAt: clock.now().toISOString(),
+        outcome,
+        detail,
+        ...(keys !== undefined ? { counts: { keys } } : {}),
+      })
+      .catch(() => {});
   const prefixes = deps.keyPrefixes;
 
   const invalid = (format: Format, statusCode: number, state: ReportFormState) =>
@@ -476,8 +490,10 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
         reportId: record.reportId,
         error: (error as Error).name,
       });
+      await health("failed", "a report could not be recorded (DynamoDB)");
       return unavailable();
     }
+    await health("ok", "last report recorded", record.keysFound);
     logger.info("report received", {
       requestId,
       reportId: record.reportId,
@@ -522,6 +538,7 @@ async function fromEnvironment() {
       const key = await keys.getByKeyId(keyId);
       return key ? { projectId: key.projectId, status: key.status } : undefined;
     },
+    recordHealth: (health) => recordScannerHealth(client, tables.state, health),
     rateLimiter: createFixedWindowRateLimiter({
       client,
       table: tables.state,

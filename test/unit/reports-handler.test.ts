@@ -650,3 +650,27 @@ describe("misuse without a key", () => {
     expect([res.statusCode, (res.body ?? "").includes('href="#keyRef"')]).toEqual([400, true]);
   });
 });
+
+describe("scanner health", () => {
+  it("records the report form's latest delivery for the console, ok or failed", async () => {
+    const seen: string[] = [];
+    const make = (fail: boolean) =>
+      makeReportsHandler({
+        recordFindings: async () => {
+          if (fail) throw new Error("down");
+          return [];
+        },
+        reports: { save: async () => {}, get: async () => undefined },
+        rateLimiter: { consume: async () => ({ allowed: true, remaining: 1, retryAfterSeconds: 1 }) },
+        ipPepper: "p",
+        keyPrefixes: ["smk_"],
+        logger: { info() {}, warn() {}, error() {} },
+        recordHealth: async (health) => {
+          seen.push(`${health.scanner}:${health.outcome}`);
+        },
+      });
+    await make(false)(jsonPost({ text: generateKey() }));
+    await make(true)(jsonPost({ text: generateKey() }));
+    expect(seen).toEqual(["report_form:ok", "report_form:failed"]);
+  });
+});
