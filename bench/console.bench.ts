@@ -2,7 +2,8 @@
  * Console API benchmark: the handler the console Lambda runs, against DynamoDB Local holding
  * BENCH_INCIDENTS incidents (default 10,000; every index and search term written as `open`
  * writes them). For each request shape it prints p50 / p95 / max over BENCH_ROUNDS calls
- * (goal: list and filter p95 < 300 ms). Every answer includes the per-state counts.
+ * (goal: list and filter p95 < 300 ms), and the per-state counts (their own request: counting
+ * reads every incident of a kind).
  * Run: npm run bench:console   (needs Java 17+ for DynamoDB Local)
  */
 import { cpus, loadavg } from "node:os";
@@ -59,15 +60,24 @@ async function main(): Promise<void> {
       ["search: repository", { q: target?.repo ?? "", state: "all" }],
     ];
     const rows: string[] = [];
-    for (const [name, query] of shapes) {
+    const requests: [string, string, Record<string, string>][] = [
+      ...shapes.map(([name, query]): [string, string, Record<string, string>] => [
+        name,
+        "GET /api/incidents",
+        query,
+      ]),
+      ["counts per state: leaked keys", "GET /api/incident-counts", {}],
+      ["counts per state: unknown keys", "GET /api/incident-counts", { kind: "unknown_key" }],
+    ];
+    for (const [name, route, query] of requests) {
       const times: number[] = [];
       let shown = 0;
       for (let i = 0; i < ROUNDS; i++) {
         const start = performance.now();
-        const result = await api(httpEvent("GET /api/incidents", { query }));
+        const result = await api(httpEvent(route, { query }));
         times.push(performance.now() - start);
         if (result.statusCode !== 200) throw new Error(`${name}: HTTP ${result.statusCode} ${result.body}`);
-        shown = JSON.parse(result.body ?? "{}").incidents.length;
+        shown = JSON.parse(result.body ?? "{}").incidents?.length ?? 0;
       }
       times.sort((a, b) => a - b);
       rows.push(

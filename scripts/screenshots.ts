@@ -12,9 +12,11 @@ import { createAnomalyRepository } from "../lambdas/adapters/anomaly-repository.
 import { systemClock } from "../lambdas/adapters/clock.js";
 import { createKeyRepository } from "../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../lambdas/adapters/finding-recorder.js";
+import { recordScannerHealth } from "../lambdas/adapters/scanner-health.js";
 import { issueKey } from "../lambdas/domain/issue-key.js";
 import { generateKey, keyHash, redactKey } from "../lambdas/domain/key-format.js";
 import { launchChromium } from "../test/support/browser.js";
+import { seedIncidents } from "../test/support/incident-fixtures.js";
 
 interface Shot {
   file: string;
@@ -34,14 +36,21 @@ const SHOTS: Shot[] = [
     file: "console-incidents.png",
     async open(page, monitor) {
       await page.goto(`${monitor.url}/console`);
-      await page.locator("svg#anomaly-chart").waitFor();
+      await page.locator("#queue").waitFor();
     },
   },
   {
     file: "console-incident.png",
     async open(page, monitor, seeded) {
       await page.goto(`${monitor.url}/console#/incident/${seeded.incidentId}`);
-      await page.locator("#audit").waitFor();
+      await page.locator("#timeline").waitFor();
+    },
+  },
+  {
+    file: "console-anomalies.png",
+    async open(page, monitor) {
+      await page.goto(`${monitor.url}/console#/anomalies`);
+      await page.locator("#anomalies").waitFor();
     },
   },
   {
@@ -103,6 +112,15 @@ async function seed(monitor: LocalMonitor): Promise<Seeded> {
     }
   }
   await createAnomalyRepository(client, tables.anomalies).save(anomalies);
+  // A queue worth looking at: older incidents of every state, as the browser tests use them.
+  await seedIncidents(client, tables.incidents, 60, { seed: 7 });
+  await recordScannerHealth(client, tables.state, {
+    scanner: "events_poller",
+    lastRunAt: new Date(now).toISOString(),
+    outcome: "ok",
+    coverage: 0.98,
+    backlog: 4,
+  });
   return { incidentId: first?.incidentId as string };
 }
 

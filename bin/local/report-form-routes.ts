@@ -1,9 +1,12 @@
 import { z } from "zod";
+import { createOutboxAlertPublisher } from "../../lambdas/adapters/alert-publisher.js";
 import { readEnv } from "../../lambdas/adapters/config.js";
+import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../../lambdas/adapters/finding-recorder.js";
 import type { Route } from "../../lambdas/adapters/local-http.js";
 import { createFixedWindowRateLimiter } from "../../lambdas/adapters/rate-limiter.js";
 import { createReportRepository } from "../../lambdas/adapters/report-repository.js";
+import { recordScannerHealth } from "../../lambdas/adapters/scanner-health.js";
 import { makeReportPageHandler, REPORT_PAGE_PATHS } from "../../lambdas/handlers/report-page.js";
 import { makeReportsHandler, REPORT_RATE_SCOPE } from "../../lambdas/handlers/reports.js";
 import type { RunnerContext } from "./runner.js";
@@ -19,9 +22,19 @@ export function reportFormRoutes(ctx: RunnerContext, env: NodeJS.ProcessEnv = pr
   const settings = readEnv(ReportFormLocalSchema, env);
   const { client, tables } = ctx.env;
   const page = makeReportPageHandler({ keyPrefixes: ctx.settings.keyPrefixes });
+  const store = createReportRepository(client, tables.reports);
+  const keys = createKeyRepository(client, tables.keys);
+  const alerts = createOutboxAlertPublisher(ctx.paths.outbox);
   const reports = makeReportsHandler({
     recordFindings: createFindingRecorder({ client, tables, clock: ctx.clock }),
-    reports: createReportRepository(client, tables.reports),
+    reports: store,
+    saveMisuse: (record) => store.save(record),
+    alertSecurityTeam: (alert) => alerts.publish(alert),
+    keyByKeyId: async (keyId) => {
+      const key = await keys.getByKeyId(keyId);
+      return key ? { projectId: key.projectId, status: key.status } : undefined;
+    },
+    recordHealth: (health) => recordScannerHealth(client, tables.state, health),
     rateLimiter: createFixedWindowRateLimiter({
       client,
       table: tables.state,

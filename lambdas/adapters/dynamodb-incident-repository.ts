@@ -177,7 +177,7 @@ function decodeQueueCursor(cursor: string, sort: QueueSort): string {
 }
 
 /** Items read per query when a filter may drop most of them (DynamoDB applies Limit before the filter). */
-const FILTERED_READ = 300;
+const FILTERED_READ = 120;
 /** Query rounds one page may take before it answers with what it has and a cursor. */
 const MAX_ROUNDS = 6;
 const SEARCH_READ = 200;
@@ -443,12 +443,13 @@ export function createIncidentRepository(
               new QueryCommand({
                 TableName: tableName,
                 IndexName: index,
-                KeyConditionExpression: before ? "gsi1pk = :pk AND #sk < :before" : "gsi1pk = :pk",
+                // Always a range condition: DynamoDB Local walks a bounded range much faster.
+                KeyConditionExpression: "gsi1pk = :pk AND #sk < :before",
                 ...(filtered ? { FilterExpression: filters.join(" AND ") } : {}),
-                ExpressionAttributeNames: before ? { "#sk": attribute } : undefined,
+                ExpressionAttributeNames: { "#sk": attribute },
                 ExpressionAttributeValues: {
                   ":pk": p.pk,
-                  ...(before ? { ":before": before } : {}),
+                  ":before": before ?? "\uffff",
                   ...values,
                 },
                 ScanIndexForward: false,

@@ -37,6 +37,71 @@ export interface ReportFormState {
   errors?: Partial<Record<ReportField, string>>;
   /** A message about the whole form (rate limit, server trouble). */
   notice?: string;
+  /** The "misused, no key" form's values and errors, when that is the form being answered. */
+  misuse?: {
+    values?: Partial<Record<"keyRef" | "description" | "email", string>>;
+    errors?: Partial<Record<"keyRef" | "description" | "email", string>>;
+  };
+}
+
+function misuseSection(state: ReportFormState): string {
+  const m = state.misuse;
+  const value = (name: "keyRef" | "description" | "email") => escapeHtml(m?.values?.[name] ?? "");
+  const errors = Object.entries(m?.errors ?? {}).filter(([, message]) => message) as [string, string][];
+  const ids: Record<string, string> = { keyRef: "keyRef", description: "m-description", email: "m-email" };
+  const summary =
+    m && (errors.length > 0 || state.notice)
+      ? `<div class="summary" role="alert" id="misuse-summary" tabindex="-1" autofocus>
+<h3>${errors.length > 0 ? "Please check this form" : "Not sent"}</h3>
+${state.notice ? `<p>${escapeHtml(state.notice)}</p>` : ""}
+${errors.length ? `<ul>${errors.map(([name, message]) => `<li><a href="#${ids[name]}">${escapeHtml(message)}</a></li>`).join("")}</ul>` : ""}
+</div>`
+      : "";
+  const control = (
+    name: "keyRef" | "description" | "email",
+    label: string,
+    hint: string,
+    input: (attrs: string) => string,
+    required: boolean,
+  ) => {
+    const error = m?.errors?.[name];
+    const id = ids[name] as string;
+    const attrs = `id="${id}" name="${name}" aria-describedby="${id}-hint${error ? ` ${id}-error` : ""}"${error ? ' aria-invalid="true"' : ""}${required ? " required" : ""}`;
+    return `<div class="field${error ? " has-error" : ""}">
+<label for="${id}">${label} <span class="tag">${required ? "required" : "optional"}</span></label>
+<p class="hint" id="${id}-hint">${hint}</p>
+${error ? `<p class="error" id="${id}-error">${escapeHtml(error)}</p>` : ""}
+${input(attrs)}
+</div>`;
+  };
+  return `<section aria-labelledby="misuse-heading" class="misuse">
+<h2 id="misuse-heading">Think your key was misused? You don't need to paste it</h2>
+<p>Tell us which key with the key id or the shortened key shown in your Smelter dashboard, and what you saw. We alert our security team; we never say here whether a key exists.</p>
+${summary}
+<form method="post" action="/reports" data-misuse-form>
+<input type="hidden" name="kind" value="misuse">
+${control("keyRef", "Key id or shortened key", "For example <code>3f9a0c12d4e5b6a7</code> or <code>smk_AbCd…wXyZ</code>.", (a) => `<input type="text" ${a} value="${value("keyRef")}" autocomplete="off" spellcheck="false">`, true)}
+${control("description", "What did you see?", "Requests you didn't make, unexpected charges, where the key may have leaked.", (a) => `<textarea ${a} rows="4" maxlength="4000">${value("description")}</textarea>`, true)}
+${control("email", "Your email for a reply", `Only if you would like a reply. Deleted after ${REPORT_RETENTION_DAYS} days.`, (a) => `<input type="email" ${a} value="${value("email")}" autocomplete="email">`, false)}
+<div class="hp" aria-hidden="true"><label for="m-subject">Leave this field empty</label><input type="text" id="m-subject" name="subject" tabindex="-1" autocomplete="off"></div>
+<button type="submit">Tell the security team</button>
+</form>
+</section>`;
+}
+
+export const MISUSE_RECEIVED_MESSAGE =
+  "Thank you. Our security team has been alerted and will look into it. If you left an email address, we will reply there.";
+
+/** The confirmation of a misuse report: the same whatever the key reference matched. */
+export function renderMisuseReceived(reference: string): string {
+  return page(
+    "Report received – Smelter",
+    `<h1 id="received" tabindex="-1" autofocus>Report received</h1>
+<p class="lead">${escapeHtml(MISUSE_RECEIVED_MESSAGE)}</p>
+<p class="reference">Your reference: <strong id="reference">${escapeHtml(reference)}</strong>. Quote it if you write to us about this report.</p>
+<p>If you still have the key, you can also rotate it in your dashboard now.</p>
+<p><a href="/report">Back to the report form</a></p>`,
+  );
 }
 
 /** Smelter's mark as an inline SVG favicon (a data: URL, so the form needs no extra route). */
@@ -110,7 +175,7 @@ export function renderReportForm(
   const value = (name: ReportField) => escapeHtml(state.values?.[name] ?? "");
   const errorCount = Object.values(state.errors ?? {}).filter(Boolean).length;
   const summary =
-    errorCount > 0 || state.notice
+    !state.misuse && (errorCount > 0 || state.notice)
       ? `<div class="summary" role="alert" id="summary" tabindex="-1" autofocus>
 <h2>${errorCount > 0 ? "Please check the form" : "Not sent"}</h2>
 ${state.notice ? `<p>${escapeHtml(state.notice)}</p>` : ""}
@@ -165,6 +230,7 @@ ${field(
 <p class="status" id="status" role="status" aria-live="polite"></p>
 <button type="submit">Send report</button>
 </form>
+${misuseSection(state)}
 ${WHAT_HAPPENS_NEXT}`,
   );
 }

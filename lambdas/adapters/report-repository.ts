@@ -1,9 +1,10 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { MisuseReportRecord } from "../domain/misuse-report.js";
 import type { ReportRecord } from "../domain/report.js";
 
 /** The reports table as the report API (writes) and the notifier (reads, for the alert) see it. */
 export interface ReportRepository {
-  save(report: ReportRecord): Promise<void>;
+  save(report: ReportRecord | MisuseReportRecord): Promise<void>;
   get(reportId: string): Promise<ReportRecord | undefined>;
 }
 

@@ -36,6 +36,7 @@ import {
 } from "../domain/incident-timeline.js";
 import type { KeyRepository } from "../domain/key-record.js";
 import { countKeyShapedTokens } from "../domain/report.js";
+import { reportReference } from "../domain/report-reference.js";
 import {
   IncidentNotFoundError,
   StaleIncidentError,
@@ -98,6 +99,10 @@ const ListQuerySchema = z
       .regex(/^[A-Za-z0-9_-]+$/)
       .optional(),
   })
+  .strict();
+
+const CountsQuerySchema = z
+  .object({ kind: z.enum(["leaked_key", "unknown_key"]).default("leaked_key") })
   .strict();
 
 const ReasonSchema = z.string().trim().min(1, "a reason is required").max(500);
@@ -280,36 +285,40 @@ export function makeConsoleApiHandler(deps: ConsoleApiDeps) {
     const states = q.state ?? [...INCIDENT_STATES];
     const readAt = clock.now().toISOString();
     try {
-      const [page, counts] = await Promise.all([
-        q.q
-          ? deps.incidents.search(queryTerms(q.q), 200).then((found) => {
-              const matching = found.incidents.filter(
-                (i) =>
-                  i.kind === q.kind &&
-                  states.includes(i.state) &&
-                  (!q.severity || i.severity === q.severity) &&
-                  (!q.source || i.sources.includes(q.source)) &&
-                  (!q.project || i.projectId === q.project),
-              );
-              return { incidents: matching, truncated: found.truncated };
-            })
-          : deps.incidents.queue({
-              kind: q.kind,
-              states,
-              sort: q.sort,
-              limit: q.limit,
-              ...(q.severity ? { severity: q.severity } : {}),
-              ...(q.source ? { source: q.source } : {}),
-              ...(q.project ? { projectId: q.project } : {}),
-              ...(q.cursor ? { cursor: q.cursor } : {}),
-            }),
-        deps.incidents.countByState(q.kind),
-      ]);
-      return json(200, { ...page, counts, readAt });
+      const page = await (q.q
+        ? deps.incidents.search(queryTerms(q.q), 200).then((found) => {
+            const matching = found.incidents.filter(
+              (i) =>
+                i.kind === q.kind &&
+                states.includes(i.state) &&
+                (!q.severity || i.severity === q.severity) &&
+                (!q.source || i.sources.includes(q.source)) &&
+                (!q.project || i.projectId === q.project),
+            );
+            return { incidents: matching, truncated: found.truncated };
+          })
+        : deps.incidents.queue({
+            kind: q.kind,
+            states,
+            sort: q.sort,
+            limit: q.limit,
+            ...(q.severity ? { severity: q.severity } : {}),
+            ...(q.source ? { source: q.source } : {}),
+            ...(q.project ? { projectId: q.project } : {}),
+            ...(q.cursor ? { cursor: q.cursor } : {}),
+          }));
+      return json(200, { ...page, readAt });
     } catch (error) {
       if (error instanceof InvalidCursorError) return json(400, { message: "invalid cursor" });
       throw error;
     }
+  }
+
+  /** Per-state counts apart from the list: counting reads every incident of a kind, listing 50. */
+  async function counts(event: APIGatewayProxyEventV2) {
+    const query = CountsQuerySchema.safeParse(event.queryStringParameters ?? {});
+    if (!query.success) return invalid(query.error);
+    return json(200, { kind: query.data.kind, counts: await deps.incidents.countByState(query.data.kind) });
   }
 
   async function details(event: APIGatewayProxyEventV2) {
@@ -366,6 +375,7 @@ export function makeConsoleApiHandler(deps: ConsoleApiDeps) {
                 ? [
                     {
                       reportId,
+                      reference: reportReference(reportId),
                       receivedAt: report.receivedAt,
                       ...(report.url ? { url: report.url } : {}),
                       ...(report.description ? { description: report.description } : {}),
@@ -570,6 +580,8 @@ export function makeConsoleApiHandler(deps: ConsoleApiDeps) {
         return list(event);
       case "GET /api/incidents/{id}":
         return details(event);
+      case "GET /api/incident-counts":
+        return counts(event);
       case "POST /api/incidents/{id}/actions":
         return act(event);
       case "POST /api/incidents/bulk-actions":
@@ -599,6 +611,7 @@ export const CONSOLE_API_ROUTES = [
   { method: "GET", path: "/api/me" },
   { method: "GET", path: "/api/incidents" },
   { method: "GET", path: "/api/incidents/{id}" },
+  { method: "GET", path: "/api/incident-counts" },
   { method: "POST", path: "/api/incidents/{id}/actions" },
   { method: "POST", path: "/api/incidents/bulk-actions" },
   { method: "POST", path: "/api/incidents/{id}/assignee" },

@@ -45,7 +45,7 @@ tr.selected{background:var(--sel)}
 a{color:var(--accent)}:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 .pill{display:inline-block;padding:0 .5rem;border-radius:999px;font-size:.85rem;border:1px solid var(--line);background:var(--pill);color:var(--fg)}
 .sev-high{color:var(--high);font-weight:600}.sev-medium{color:var(--medium);font-weight:600}.sev-low{color:var(--low)}
-.muted{color:var(--muted)}.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
+.muted{color:var(--muted)}.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace}td a.mono{white-space:nowrap}
 .row{display:flex;gap:.5rem;flex-wrap:wrap;align-items:flex-end}
 label{display:flex;flex-direction:column;gap:.15rem;font-size:.85rem;color:var(--muted)}
 input,select,textarea{font:inherit;color:var(--fg);background:var(--card);border:1px solid var(--muted);border-radius:6px;padding:.35rem .5rem}
@@ -102,6 +102,11 @@ function el(tag, attrs, children) {
   return node;
 }
 
+/** replaceChildren without the absent parts (a bare null would be shown as the text "null"). */
+function show(parent, ...children) {
+  parent.replaceChildren(...children.filter((child) => child !== null && child !== undefined));
+}
+
 /** Screen readers hear every result; the text is re-set so the same message is read again. */
 function announce(message) {
   announcer.textContent = "";
@@ -151,7 +156,7 @@ async function startSignIn() {
 function signInPage(title, message) {
   sessionStorage.removeItem(SESSION);
   const button = el("button", { type: "button", id: "sign-in", text: "Sign in again", onclick: () => startSignIn() });
-  main.replaceChildren(el("h1", { text: title }), el("p", { role: "alert", text: message }), button);
+  show(main, el("h1", { text: title }), el("p", { role: "alert", text: message }), button);
   button.focus();
 }
 
@@ -227,10 +232,13 @@ function queueQuery(cursor) {
 }
 
 async function loadQueue(more) {
-  const page = await api(queueQuery(more ? queue.cursor : undefined));
+  const [page, counts] = await Promise.all([
+    api(queueQuery(more ? queue.cursor : undefined)),
+    more ? { counts: queue.counts } : api("/api/incident-counts?kind=" + queue.kind),
+  ]);
   queue.rows = more ? queue.rows.concat(page.incidents) : page.incidents;
   queue.cursor = page.cursor;
-  queue.counts = page.counts || {};
+  queue.counts = counts.counts || {};
   queue.truncated = Boolean(page.truncated);
   queue.readAt = page.readAt;
   if (!more) queue.selected.clear();
@@ -412,7 +420,7 @@ function renderQueueBody() {
     announce((queue.rows.length - before) + " more incidents shown, " + queue.rows.length + " in all.");
   } }) : null;
   const summary = el("p", { id: "queue-summary", tabindex: "-1", class: "muted", text: "Showing " + shown + (total !== null && !filtered ? " of " + total : "") + (queue.cursor ? " (more below)" : "") + (queue.truncated ? " (more than 200 matches: narrow the search)" : "") + "." });
-  holder.replaceChildren(summary, queueTable(), more);
+  show(holder, summary, queueTable(), more);
   updateBulkBar();
 }
 
@@ -428,7 +436,7 @@ async function refreshQueue(focusId) {
 
 function renderQueue() {
   document.title = "Incidents · keywatch";
-  main.replaceChildren(
+  show(main, 
     el("h1", { text: "Incidents" }),
     readOnlyNote(),
     el("div", { id: "health-summary" }),
@@ -463,7 +471,7 @@ async function healthSummary() {
     const bad = scanners.filter((s) => s.outcome !== "ok");
     const silent = Object.keys(SCANNERS).length - scanners.length;
     const text = scanners.length === 0 ? "Scanner health: no channel has reported a run yet." : bad.length === 0 ? "Scanner health: every reporting channel ran fine." + (silent ? " " + silent + " never reported." : "") : "Scanner health: " + bad.length + " channel(s) need attention.";
-    holder.replaceChildren(el("p", { class: bad.length ? "notice" : "muted" }, [text + " ", el("a", { href: "#/health", text: "Details" })]));
+    show(holder, el("p", { class: bad.length ? "notice" : "muted" }, [text + " ", el("a", { href: "#/health", text: "Details" })]));
   } catch {}
 }
 
@@ -485,7 +493,7 @@ async function showHealth() {
       el("td", { class: "plain", text: [s.detail, counts].filter(Boolean).join(" · ") }),
     ]);
   });
-  main.replaceChildren(
+  show(main, 
     el("h1", { text: "Scanner health" }),
     el("p", { class: "muted", text: "Each detection channel reports its last run here, so an empty incident list can be told apart from scanning that stopped." }),
     el("section", { class: "card scroll" }, [el("table", { id: "health" }, [
@@ -545,7 +553,7 @@ async function showIncident(id, notice) {
   const reports = details.reports && details.reports.length ? el("section", { class: "card", "aria-labelledby": "rep-h" }, [
     el("h2", { id: "rep-h", text: "What reporters said" }),
   ].concat(details.reports.map((r) => el("div", { class: "report" }, [
-    el("p", { class: "muted", text: "Report received " + fmt(r.receivedAt) }),
+    el("p", { class: "muted", text: "Report " + r.reference + " received " + fmt(r.receivedAt) }),
     el("p", {}, ["Address given: ", r.url ? el("span", { class: "mono plain", text: r.url }) : "none"]),
     el("p", { class: "plain", text: r.description ? "Description: " + r.description : "No description (or it held a key and was not kept)." }),
   ])))) : null;
@@ -567,7 +575,7 @@ async function showIncident(id, notice) {
     el("ul", {}, notice.stale.changes.map((c) => el("li", { text: fmt(c.at) + " " + c.text + (c.actor ? " — " + c.actor : "") + (c.reason ? " (reason: " + c.reason + ")" : "") }))),
     el("p", { text: "Review it below and act again if still needed." }),
   ]) : null;
-  main.replaceChildren(
+  show(main, 
     el("p", {}, [el("a", { href: "#/", text: "← incident queue" })]),
     el("h1", {}, ["Incident ", el("span", { class: "mono", text: incident.redacted })]),
     staleBox,
@@ -738,7 +746,7 @@ function renderAnomalyList() {
     (row ? row.querySelector("input") : document.getElementById("anomaly-status")).focus();
     announce((anomalyState.rows.length - before) + " more anomalies shown.");
   } }) : null;
-  holder.replaceChildren(
+  show(holder, 
     el("p", { class: "muted", text: anomalyState.rows.length + " anomalies shown" + (anomalyState.cursor ? " (more below)" : "") + "." }),
     anomalyState.rows.length === 0 ? el("p", { class: "muted", id: "anomalies-empty", text: filtered ? "No anomaly matches these filters in the last " + anomalyState.days + " days." : "No anomalies in the last " + anomalyState.days + " days." }) : el("div", { class: "scroll" }, [anomalyTable(anomalyState.rows, true)]),
     more,
@@ -776,7 +784,7 @@ async function showAnomalies() {
     } catch (error) { failed(error, status); }
     button.focus();
   };
-  main.replaceChildren(
+  show(main, 
     el("h1", { text: "Anomalies" }),
     readOnlyNote(),
     el("section", { class: "card", "aria-labelledby": "chart-h" }, [el("h2", { id: "chart-h", text: "Per day (" + anomalyState.days + " days)" }), chart(counts)]),
@@ -816,7 +824,7 @@ async function route() {
     else await showQueue();
   } catch (error) {
     if (error instanceof AuthError) return signInPage("Signed out", error.message + " Sign in again to go on.");
-    main.replaceChildren(el("p", { class: "error", role: "alert", text: "Could not load: " + error.message }));
+    show(main, el("p", { class: "error", role: "alert", text: "Could not load: " + error.message }));
   }
   main.focus();
 }

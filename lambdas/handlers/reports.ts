@@ -1,27 +1,34 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
+import { createSnsAlertPublisher, createSnsClient } from "../adapters/alert-publisher.js";
 import { type Clock, systemClock } from "../adapters/clock.js";
 import { KeyPrefixesSchema, readEnv, tableNamesFromEnv } from "../adapters/config.js";
 import { createDocumentClient } from "../adapters/dynamodb-client.js";
+import { createKeyRepository } from "../adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../adapters/finding-recorder.js";
 import { createLogger } from "../adapters/logger.js";
 import { createFixedWindowRateLimiter, type RateLimiter } from "../adapters/rate-limiter.js";
 import {
+  MISUSE_RECEIVED_MESSAGE,
   RECEIVED_MESSAGE,
   type ReportField,
   type ReportFormState,
+  renderMisuseReceived,
   renderReportForm,
   renderReportProblem,
   renderReportReceived,
   SECURITY_HEADERS,
 } from "../adapters/report-form-html.js";
 import { createReportRepository, type ReportRepository } from "../adapters/report-repository.js";
+import { recordScannerHealth, type ScannerHealth } from "../adapters/scanner-health.js";
 import { readSecretString } from "../adapters/secret-string.js";
 import type { RecordFindings } from "../domain/finding.js";
 import { hmacSha256Hex, ipPrefix } from "../domain/ip-prefix.js";
+import { type KeyMatch, MisuseReportSchema, misuseAlert, misuseRecordFor } from "../domain/misuse-report.js";
 import {
   analyseReport,
+  countKeyShapedTokens,
   findingsForReport,
   MAX_KEYS_PER_REPORT,
   type ReportSubmission,
@@ -30,6 +37,7 @@ import {
   reportRecordFor,
 } from "../domain/report.js";
 import { reportReference } from "../domain/report-reference.js";
+import type { Alert } from "../domain/security-alert.js";
 
 /*
  * CORS / CSRF posture of POST /reports:
@@ -70,12 +78,29 @@ export interface ReportsHandlerDeps {
   clock?: Clock;
   logger?: ReportsLogger;
   newReportId?: () => string;
+  /** Stores a misuse report (no key pasted); the reports table. */
+  saveMisuse?: (record: ReturnType<typeof misuseRecordFor>) => Promise<void>;
+  /** The security team's alert for a misuse report. */
+  alertSecurityTeam?: (alert: Alert) => Promise<void>;
+  /** The console's scanner-health panel: this channel's latest delivery (`report_form`). */
+  recordHealth?: (health: ScannerHealth) => Promise<void>;
+  /** The registry's answer for a key id: goes into the team's alert only, never into the answer. */
+  keyByKeyId?: (keyId: string) => Promise<KeyMatch | undefined>;
 }
 
 type Format = "html" | "json";
 type BodyKind = "form" | "json";
 
 const FIELDS: readonly ReportField[] = ["text", "url", "description", "email"];
+type MisuseField = "keyRef" | "description" | "email";
+const KEY_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+function misuseReceived(format: Format, reference: string): APIGatewayProxyStructuredResultV2 {
+  return respond(200, format, {
+    html: () => renderMisuseReceived(reference),
+    json: { status: "received", message: MISUSE_RECEIVED_MESSAGE, reference },
+  });
+}
 
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   for (const [key, value] of Object.entries(event.headers ?? {})) {
@@ -162,7 +187,7 @@ function decodeBody(event: APIGatewayProxyEventV2, kind: BodyKind): unknown {
   if (kind === "form") {
     const params = new URLSearchParams(text);
     const values: Record<string, string> = {};
-    for (const name of [...FIELDS, "subject"]) {
+    for (const name of [...FIELDS, "subject", "kind", "keyRef"]) {
       const value = params.get(name);
       if (value !== null) values[name] = value;
     }
@@ -209,6 +234,17 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger("reports");
   const newReportId = deps.newReportId ?? randomUUID;
+  // Health is a side note: its failure never changes the reporter's answer.
+  const health = (outcome: "ok" | "failed", detail: string, keys?: number) =>
+    deps
+      .recordHealth?.({
+        scanner: "report_form",
+        lastRunAt: clock.now().toISOString(),
+        outcome,
+        detail,
+        ...(keys !== undefined ? { counts: { keys } } : {}),
+      })
+      .catch(() => {});
   const prefixes = deps.keyPrefixes;
 
   const invalid = (format: Format, statusCode: number, state: ReportFormState) =>
@@ -225,6 +261,97 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
       html: () => renderReportProblem(title, message),
       json: { status, message },
     });
+
+  const misuseValues = (raw: unknown) => {
+    const values: Partial<Record<MisuseField, string>> = {};
+    for (const name of ["keyRef", "description", "email"] as const) {
+      const value = (raw as Record<string, unknown>)[name];
+      if (typeof value === "string") values[name] = value;
+    }
+    return values;
+  };
+
+  /** "Think your key was misused?" without the key: same budget, same answer whatever the registry says. */
+  async function misuse(
+    raw: unknown,
+    format: Format,
+    clientId: string,
+    requestId: string | undefined,
+  ): Promise<APIGatewayProxyStructuredResultV2> {
+    const refuse = (statusCode: number, errors: Partial<Record<MisuseField, string>>, notice?: string) =>
+      respond(statusCode, format, {
+        html: () =>
+          renderReportForm(
+            { misuse: { values: misuseValues(raw), errors }, ...(notice ? { notice } : {}) },
+            prefixes,
+          ),
+        json: {
+          status: statusCode === 429 ? "rate_limited" : statusCode === 503 ? "unavailable" : "invalid",
+          message: notice ?? Object.values(errors)[0],
+          errors,
+        },
+      });
+    const parsed = MisuseReportSchema.safeParse(raw);
+    if (!parsed.success) {
+      const errors: Partial<Record<MisuseField, string>> = {};
+      for (const issue of parsed.error.issues) {
+        const field = issue.path[0];
+        if (field === "keyRef" || field === "description" || field === "email")
+          errors[field] ??= issue.message;
+      }
+      return refuse(400, errors);
+    }
+    if (countKeyShapedTokens(parsed.data.description, prefixes) > 0)
+      return refuse(422, {
+        description:
+          "This looks like it holds a key. This path is for reports without the key: use the form above to report the key itself.",
+      });
+    if (parsed.data.subject !== undefined) return misuseReceived(format, reportReference(newReportId()));
+    let decision: Awaited<ReturnType<RateLimiter["consume"]>>;
+    try {
+      decision = await deps.rateLimiter.consume(clientId);
+    } catch {
+      return refuse(
+        503,
+        {},
+        "We could not record your report just now. Nothing was lost: send it again in a minute.",
+      );
+    }
+    if (!decision.allowed)
+      return refuse(
+        429,
+        {},
+        "Too many reports from your network. Your text is still below: please send it again later.",
+      );
+    const record = misuseRecordFor(newReportId(), parsed.data, clock.now());
+    const reference = reportReference(record.reportId);
+    try {
+      if (!deps.saveMisuse || !deps.alertSecurityTeam) throw new Error("misuse reports are not wired");
+      await deps.saveMisuse(record);
+      const match =
+        KEY_ID_PATTERN.test(record.keyRef) && deps.keyByKeyId
+          ? await deps.keyByKeyId(record.keyRef)
+          : undefined;
+      await deps.alertSecurityTeam(misuseAlert(record, reference, match));
+    } catch (error) {
+      logger.error("misuse report not recorded", {
+        requestId,
+        reportId: record.reportId,
+        error: (error as Error).name,
+      });
+      return refuse(
+        503,
+        {},
+        "We could not record your report just now. Nothing was lost: send it again in a minute.",
+      );
+    }
+    logger.info("misuse report received", {
+      requestId,
+      reportId: record.reportId,
+      client: clientId.slice(0, 12),
+    });
+    return misuseReceived(format, reference);
+  }
 
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = event.requestContext?.requestId;
@@ -263,6 +390,8 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
       if (!(error instanceof BadBodyError)) throw error;
       return invalid(format, 400, { notice: error.message });
     }
+    if ((raw as { kind?: unknown } | null)?.kind === "misuse")
+      return misuse(raw, format, clientId, requestId);
     const pasted = (raw as { text?: unknown } | null)?.text;
     if (typeof pasted === "string" && Buffer.byteLength(pasted, "utf8") > REPORT_MAX_TEXT_BYTES) {
       const kib = Math.ceil(Buffer.byteLength(pasted, "utf8") / 1024);
@@ -364,8 +493,10 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
         reportId: record.reportId,
         error: (error as Error).name,
       });
+      await health("failed", "a report could not be recorded (DynamoDB)");
       return unavailable();
     }
+    await health("ok", "last report recorded", record.keysFound);
     logger.info("report received", {
       requestId,
       reportId: record.reportId,
@@ -387,15 +518,30 @@ const ReportsEnvSchema = z.object({
   IP_PEPPER_SECRET_ID: z.string().min(1),
   REPORT_RATE_LIMIT: z.coerce.number().int().positive().default(10),
   REPORT_RATE_WINDOW_SECONDS: z.coerce.number().int().positive().default(3600),
+  /** The security team's topic, for misuse reports (no key pasted); unset: those answer 503. */
+  SECURITY_ALERTS_TOPIC_ARN: z.string().startsWith("arn:").optional(),
 });
 
 async function fromEnvironment() {
   const env = readEnv(ReportsEnvSchema);
   const tables = tableNamesFromEnv(["keys", "incidents", "reports", "state"] as const);
   const client = createDocumentClient();
+  const store = createReportRepository(client, tables.reports);
+  const keys = createKeyRepository(client, tables.keys);
+  const topic = env.SECURITY_ALERTS_TOPIC_ARN;
+  const alerts = topic
+    ? createSnsAlertPublisher(createSnsClient(), { security: topic, keyEvents: topic })
+    : undefined;
   return makeReportsHandler({
     recordFindings: createFindingRecorder({ client, tables }),
-    reports: createReportRepository(client, tables.reports),
+    reports: store,
+    saveMisuse: (record) => store.save(record),
+    ...(alerts ? { alertSecurityTeam: (alert: Alert) => alerts.publish(alert) } : {}),
+    keyByKeyId: async (keyId) => {
+      const key = await keys.getByKeyId(keyId);
+      return key ? { projectId: key.projectId, status: key.status } : undefined;
+    },
+    recordHealth: (health) => recordScannerHealth(client, tables.state, health),
     rateLimiter: createFixedWindowRateLimiter({
       client,
       table: tables.state,

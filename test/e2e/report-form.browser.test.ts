@@ -10,6 +10,7 @@ import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incide
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { issueKey } from "../../lambdas/domain/issue-key.js";
 import { keyHash } from "../../lambdas/domain/key-format.js";
+import { axeViolations } from "../support/axe.js";
 import { launchChromium } from "../support/browser.js";
 
 const home = mkdtempSync(join(tmpdir(), "keywatch-report-e2e-"));
@@ -125,7 +126,7 @@ describe("report form in a real browser, with JavaScript", () => {
   it("shows a visible focus ring on the keyboard-focused submit button", async () => {
     const page = await browser.newPage();
     await page.goto(`${monitor.url}/report`);
-    await page.getByLabel("Your email").focus();
+    await page.getByLabel("Your email", { exact: true }).focus();
     await page.keyboard.press("Tab");
     const outline = await page.evaluate<{ tag: string; style: string; width: string }>(`(() => {
       const style = getComputedStyle(document.activeElement);
@@ -141,7 +142,7 @@ describe("report form in a real browser, with JavaScript", () => {
     const box = await page.locator("#subject").boundingBox();
     expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(0);
     expect(await page.locator("#subject").getAttribute("tabindex")).toBe("-1");
-    expect(await page.locator(".hp").getAttribute("aria-hidden")).toBe("true");
+    expect(await page.locator("form[data-report-form] .hp").getAttribute("aria-hidden")).toBe("true");
     await page.close();
   });
 });
@@ -180,4 +181,72 @@ describe("report form in a real browser, without JavaScript", () => {
     );
     await context.close();
   });
+});
+
+describe("errors take focus and are announced", () => {
+  it("with JavaScript, focus moves to the error summary", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${monitor.url}/report`);
+    await page.getByLabel("The key, or text that contains it").fill("I think my key leaked");
+    await page.getByRole("button", { name: "Send report" }).click();
+    await page.locator("#summary").waitFor();
+    expect(
+      await page.evaluate("[document.activeElement.id, document.activeElement.getAttribute('role')]"),
+    ).toEqual(["summary", "alert"]);
+    await page.close();
+  });
+
+  it("without JavaScript, the error page opens with focus on the error summary", async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${monitor.url}/report`);
+    await page.getByLabel("The key, or text that contains it").fill("I think my key leaked");
+    await page.getByRole("button", { name: "Send report" }).click();
+    await page.locator("#summary").waitFor();
+    expect(await page.evaluate("document.activeElement.id")).toBe("summary");
+    await context.close();
+  });
+});
+
+describe("misuse without pasting the key (no JavaScript)", () => {
+  it("sends the key id and what was seen, gives a reference and alerts the security team", async () => {
+    const rawKey = await newOwnerKey("proj-misuse", "owner-misuse@example.com");
+    const keyId = keyHash(rawKey).slice(0, 16);
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${monitor.url}/report`);
+    await page.getByLabel("Key id or shortened key").fill(keyId);
+    await page.getByLabel("What did you see?").fill("Requests from a country we never use");
+    await page.getByRole("button", { name: "Tell the security team" }).click();
+    await page.getByRole("heading", { name: "Report received" }).waitFor();
+    const reference = await page.locator("#reference").textContent();
+    const alert = await waitFor("the misuse alert", () =>
+      existsSync(paths.alerts)
+        ? readFileSync(paths.alerts, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as { message: Record<string, unknown> })
+            .find((line) => line.message.kind === "misuse_reported" && line.message.keyRef === keyId)
+        : undefined,
+    );
+    expect(alert.message).toMatchObject({ reference, registered: true, projectId: "proj-misuse" });
+    await context.close();
+  });
+});
+
+describe("accessibility of the form", () => {
+  for (const scheme of ["light", "dark"] as const) {
+    it(`has no axe violations in ${scheme} mode, blank and with errors`, async () => {
+      const page = await browser.newPage();
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.goto(`${monitor.url}/report`);
+      const blank = await axeViolations(page);
+      await page.getByLabel("The key, or text that contains it").fill("no key here");
+      await page.getByRole("button", { name: "Send report" }).click();
+      await page.locator("#summary").waitFor();
+      const withErrors = await axeViolations(page);
+      expect({ blank, withErrors }).toEqual({ blank: [], withErrors: [] });
+      await page.close();
+    });
+  }
 });

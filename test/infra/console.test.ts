@@ -1,5 +1,6 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { CONSOLE_API_ROUTES, RESPONDERS_GROUP } from "../../lambdas/handlers/console-api.js";
 import { synthKeywatch } from "../support/synth.js";
 
 function routeFor(routeKey: string) {
@@ -39,15 +40,23 @@ describe("security console", () => {
     expect(routeFor("GET /console")?.AuthorizationType ?? "NONE").toBe("NONE");
   });
 
-  it("gives the console API read-only access to anomalies", () => {
-    const policies = synthKeywatch().stateless.findResources("AWS::IAM::Policy");
-    const consolePolicy = Object.entries(policies).find(([id]) => id.startsWith("ConsoleApiRole"));
-    const text = JSON.stringify(consolePolicy?.[1]);
-    const anomalyStatement = (
-      consolePolicy?.[1] as {
-        Properties: { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } };
-      }
-    )?.Properties.PolicyDocument.Statement.find((s) => JSON.stringify(s.Resource).includes("AnomaliesTable"));
-    expect([text.length > 0, anomalyStatement?.Action.includes("dynamodb:PutItem")]).toEqual([true, false]);
+  it("puts every console API route behind the JWT authorizer", () => {
+    const template = synthKeywatch().stateless;
+    const unprotected = CONSOLE_API_ROUTES.map((r) => `${r.method} ${r.path}`).filter(
+      (key) => routeFor(key)?.AuthorizationType !== "JWT",
+    );
+    expect([template !== undefined, unprotected]).toEqual([true, []]);
+  });
+
+  it("derives the sign-in domain prefix from the stack's own id, never a constant", () => {
+    const domains = synthKeywatch().stateless.findResources("AWS::Cognito::UserPoolDomain");
+    const [domain] = Object.values(domains) as { Properties: { Domain: unknown } }[];
+    expect(JSON.stringify(domain?.Properties.Domain)).toContain("AWS::StackId");
+  });
+
+  it("creates the responders group the API checks for", () => {
+    synthKeywatch().stateless.hasResourceProperties("AWS::Cognito::UserPoolGroup", {
+      GroupName: RESPONDERS_GROUP,
+    });
   });
 });

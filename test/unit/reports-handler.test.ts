@@ -6,6 +6,7 @@ import type { ReportRepository } from "../../lambdas/adapters/report-repository.
 import type { Finding, FindingOutcome, RecordFindings } from "../../lambdas/domain/finding.js";
 import { generateKey, keyHash, redactKey } from "../../lambdas/domain/key-format.js";
 import type { ReportRecord } from "../../lambdas/domain/report.js";
+import type { Alert } from "../../lambdas/domain/security-alert.js";
 import { makeReportsHandler, type ReportsLogger } from "../../lambdas/handlers/reports.js";
 import { apiEvent, formPost, jsonPost } from "../support/report-requests.js";
 
@@ -44,7 +45,7 @@ function harness(): Harness {
   };
   const reports: ReportRepository = {
     save: async (report) => {
-      h.saved.push(report);
+      h.saved.push(report as ReportRecord);
     },
     get: async (id) => h.saved.find((r) => r.reportId === id),
   };
@@ -563,5 +564,113 @@ describe("the receipt", () => {
       /Your reference: <strong id="reference">SR-REP1<\/strong>/.test(html.body ?? ""),
       json.reference,
     ]).toEqual([true, "SR-REP2"]);
+  });
+});
+
+describe("misuse without a key", () => {
+  function misuseHarness(registered: Record<string, { projectId: string; status: string }>) {
+    const alerts: Alert[] = [];
+    const saved: unknown[] = [];
+    const subjects: string[] = [];
+    const handler = makeReportsHandler({
+      recordFindings: async () => [],
+      reports: { save: async () => {}, get: async () => undefined },
+      rateLimiter: {
+        consume: async (subject) => {
+          subjects.push(subject);
+          return { allowed: true, remaining: 9, retryAfterSeconds: 60 };
+        },
+      },
+      ipPepper: "p",
+      keyPrefixes: ["smk_"],
+      logger: { info() {}, warn() {}, error() {} },
+      newReportId: () => "rep-77",
+      saveMisuse: async (record) => {
+        saved.push(record);
+      },
+      alertSecurityTeam: async (alert) => {
+        alerts.push(alert);
+      },
+      keyByKeyId: async (keyId) => registered[keyId],
+    });
+    return { handler, alerts, saved, subjects };
+  }
+
+  it("answers the same whether or not the key id is registered, and tells only the team", async () => {
+    const known = "3f9a0c12d4e5b6a7";
+    const m = misuseHarness({ [known]: { projectId: "billing", status: "active" } });
+    const a = await m.handler(formPost({ kind: "misuse", keyRef: known, description: "charges at 3 a.m." }));
+    const b = await m.handler(
+      formPost({ kind: "misuse", keyRef: "0000000000000000", description: "charges at 3 a.m." }),
+    );
+    expect({
+      same: a.body === b.body && a.statusCode === b.statusCode,
+      status: a.statusCode,
+      reference: (a.body ?? "").includes("SR-REP77"),
+      alerts: m.alerts.map((alert) => [
+        alert.message.kind,
+        alert.message.registered,
+        alert.message.projectId,
+      ]),
+    }).toEqual({
+      same: true,
+      status: 200,
+      reference: true,
+      alerts: [
+        ["misuse_reported", true, "billing"],
+        ["misuse_reported", false, undefined],
+      ],
+    });
+  });
+
+  it("accepts the shortened key typed with three dots", async () => {
+    const m = misuseHarness({});
+    const res = await m.handler(
+      jsonPost({ kind: "misuse", keyRef: "smk_AbCd...wXyZ", description: "odd traffic" }),
+    );
+    expect([res.statusCode, (m.saved[0] as { keyRef: string }).keyRef]).toEqual([200, "smk_AbCd…wXyZ"]);
+  });
+
+  it("refuses a description holding a key, keeping the text and spending nothing", async () => {
+    const m = misuseHarness({});
+    const res = await m.handler(
+      formPost({ kind: "misuse", keyRef: "3f9a0c12d4e5b6a7", description: `it was ${generateKey()}` }),
+    );
+    expect([
+      res.statusCode,
+      m.subjects.length,
+      m.alerts.length,
+      /id="misuse-summary"[^>]*autofocus/.test(res.body ?? ""),
+    ]).toEqual([422, 0, 0, true]);
+  });
+
+  it("names the field when the key reference is not a key id or shortened key", async () => {
+    const m = misuseHarness({});
+    const res = await m.handler(formPost({ kind: "misuse", keyRef: "my key", description: "x" }));
+    expect([res.statusCode, (res.body ?? "").includes('href="#keyRef"')]).toEqual([400, true]);
+  });
+});
+
+describe("scanner health", () => {
+  it("records the report form's latest delivery for the console, ok or failed", async () => {
+    const seen: string[] = [];
+    const make = (fail: boolean) =>
+      makeReportsHandler({
+        recordFindings: async () => {
+          if (fail) throw new Error("down");
+          return [];
+        },
+        reports: { save: async () => {}, get: async () => undefined },
+        rateLimiter: { consume: async () => ({ allowed: true, remaining: 1, retryAfterSeconds: 1 }) },
+        ipPepper: "p",
+        keyPrefixes: ["smk_"],
+        logger: { info() {}, warn() {}, error() {} },
+        recordHealth: async (health) => {
+          seen.push(`${health.scanner}:${health.outcome}`);
+        },
+      });
+    await make(false)(jsonPost({ text: generateKey() }));
+    await make(true)(jsonPost({ text: generateKey() }));
+    expect(seen).toEqual(["report_form:ok", "report_form:failed"]);
   });
 });
