@@ -159,6 +159,7 @@ async function main() {
         `${Math.round(db.lines / (db.ms / 1000)).toLocaleString()} lines/s end to end (${Math.round(db.lines / (db.cpuMs / 1000)).toLocaleString()} per CPU-second of the detector process; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores, DynamoDB Local on the same cores); ` +
         `${db.writes} writes over ${db.activeKeyMinutes.toLocaleString()} active key-minutes = ${(db.writes / db.activeKeyMinutes).toFixed(3)} per active key-minute`,
     );
+  if (process.env.BENCH_SKIP_DB) return;
   report(
     `traffic model, ${DB_MINUTES} min`,
     await withDynamoDb(createTrafficModel({ variant: "holdout", seed: 5 }), resolvers),
