@@ -3,8 +3,8 @@
  * 200 keys x 3 days) through the detector code in 5-second batches, scored per attack and per
  * benign pattern, on the tuning seed and on a hold-out variant; then ingest throughput and
  * writes per active key-minute end to end against DynamoDB Local.
- * Run: npm run bench:anomaly   (BENCH_DAYS=1 for a shorter run; BENCH_SKIP_HOLDOUT=1; BENCH_ONLY_DB=1;
- * BENCH_DB_MINUTES=120 minutes of traffic for the DynamoDB Local part)
+ * Run: npm run bench:anomaly   (BENCH_DAYS=1 for a shorter run; BENCH_VARIANTS=holdout to score one
+ * variant; BENCH_ONLY_DB=1 / BENCH_SKIP_DB=1; BENCH_DB_MINUTES=120 minutes of traffic for DynamoDB Local)
  */
 import { cpus, loadavg } from "node:os";
 import { gzipSync } from "node:zlib";
@@ -144,7 +144,8 @@ async function main() {
     resolveOwner: createNetworkOwnerResolver(),
   };
   for (const variant of ["tuning", "holdout"] as const) {
-    if (process.env.BENCH_ONLY_DB || (variant === "holdout" && process.env.BENCH_SKIP_HOLDOUT)) continue;
+    const variants = (process.env.BENCH_VARIANTS ?? "tuning,holdout").split(",");
+    if (process.env.BENCH_ONLY_DB || !variants.includes(variant)) continue;
     const model = createTrafficModel({ variant, days: DAYS });
     const run = await evaluate(model, resolvers);
     printScore(`${variant} (seed ${model.seed}, ${DAYS} days)`, run);
@@ -158,6 +159,7 @@ async function main() {
         `${Math.round(db.lines / (db.ms / 1000)).toLocaleString()} lines/s end to end (${Math.round(db.lines / (db.cpuMs / 1000)).toLocaleString()} per CPU-second of the detector process; load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores, DynamoDB Local on the same cores); ` +
         `${db.writes} writes over ${db.activeKeyMinutes.toLocaleString()} active key-minutes = ${(db.writes / db.activeKeyMinutes).toFixed(3)} per active key-minute`,
     );
+  if (process.env.BENCH_SKIP_DB) return;
   report(
     `traffic model, ${DB_MINUTES} min`,
     await withDynamoDb(createTrafficModel({ variant: "holdout", seed: 5 }), resolvers),

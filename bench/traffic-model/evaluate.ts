@@ -35,6 +35,8 @@ export async function evaluate(
     thresholds: AnomalyThresholds;
     resolveCountry: CountryResolver;
     resolveOwner: NetworkOwnerResolver;
+    /** A slice of the model: [fromMinute, fromMinute + minutes). */
+    fromMinute?: number;
     minutes?: number;
   },
 ): Promise<EvaluationRun> {
@@ -71,8 +73,9 @@ export async function evaluate(
   let activeKeyMinutes = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const total = Math.min(model.minutes, deps.minutes ?? model.minutes);
-  for (let m = 0; m < total; m++) {
+  const from = deps.fromMinute ?? 0;
+  const total = Math.min(model.minutes, from + (deps.minutes ?? model.minutes));
+  for (let m = from; m < total; m++) {
     const minuteLines = model.minuteLines(m);
     lines += minuteLines.length;
     const active = new Set<string>();

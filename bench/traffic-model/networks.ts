@@ -1,6 +1,7 @@
 /**
- * Where real API clients sit on the Internet, as /16 stems inside address space the named
- * operator announces (checked against the RouteViews/RIR data in @ip-location-db/asn, Dec 2026).
+ * Where real API clients sit on the Internet, as /16 stems of address space the named operator
+ * announces (one address per stem spot-checked against the RouteViews/RIR data in
+ * @ip-location-db/asn, Dec 2026; some /24s inside a stem belong to other networks, as in life).
  * The traffic model only knows this catalogue; it imports nothing from the detectors.
  */
 export type NetworkKind = "cloud" | "hosting" | "residential" | "mobile" | "office" | "anonymizer";

@@ -547,8 +547,17 @@ export function createTrafficModel(options: TrafficModelOptions = {}): TrafficMo
     if (!keyId) throw new Error(`no ${pattern} key left to attack`);
     return keyId;
   };
-  const at = (day: number, hour: number) =>
-    day * DAY + Math.floor(jitter(1) * 0 + hour * HOUR + (variant === "holdout" ? between(-90, 90) : 0));
+  // Each attack's start, shifted once per attack in the hold-out (memoised: asked twice, the same answer).
+  const starts = new Map<string, number>();
+  const at = (day: number, hour: number) => {
+    const id = `${day}|${hour}`;
+    let minute = starts.get(id);
+    if (minute === undefined) {
+      minute = day * DAY + Math.floor(hour * HOUR + (variant === "holdout" ? between(-90, 90) : 0));
+      starts.set(id, minute);
+    }
+    return minute;
+  };
   const attack = (
     kind: AttackKind,
     keyIds: string[],
@@ -638,9 +647,17 @@ export function createTrafficModel(options: TrafficModelOptions = {}): TrafficMo
         (n) => n.country === home.network.country,
       ) ?? NETWORKS.gcpUsCentral;
     const ip = addressIn(cloud, rand);
-    attack("new_cloud_same_country", [keyId], at(1, 12), at(1, 24), false, (label) => (m, emit) => {
-      for (let i = poisson(rand, 1.2); i > 0; i--) emit(m, mark(label, ip), keyId, 200, "Go-http-client/1.1");
-    });
+    attack(
+      "new_cloud_same_country",
+      [keyId],
+      at(1, 12),
+      at(1, 12) + 12 * HOUR,
+      false,
+      (label) => (m, emit) => {
+        for (let i = poisson(rand, 1.2); i > 0; i--)
+          emit(m, mark(label, ip), keyId, 200, "Go-http-client/1.1");
+      },
+    );
   }
   // A6. A barely used developer key, leaked right after it was set up: the attacker's use starts
   // in the key's first hours, after the owner's first calls.
@@ -648,7 +665,8 @@ export function createTrafficModel(options: TrafficModelOptions = {}): TrafficMo
     const keyId = take("dev_key");
     const home = homeOf.get(keyId) as { network: NetworkPool; ip: string; agent: string };
     const ip = addressIn(pick([NETWORKS.ovh, NETWORKS.datacamp, NETWORKS.digitalOceanSg]), rand);
-    const setup = at(0, 1);
+    // Never before the window starts: the owner's set-up calls must be in the logs.
+    const setup = Math.max(0, at(0, 1));
     benign("dev_key", (m, emit) => {
       if (m >= setup && m < setup + 3) send(emit, m, 2, () => home.ip, keyId, home.agent);
     });
@@ -671,7 +689,7 @@ export function createTrafficModel(options: TrafficModelOptions = {}): TrafficMo
   {
     const keyId = take("static_server");
     const ip = addressIn(pick([NETWORKS.gcore, NETWORKS.digitalOceanSg, NETWORKS.datacamp]), rand);
-    attack("foreign_hosting_use", [keyId], at(0, 18), at(0, 26), false, (label) => (m, emit) => {
+    attack("foreign_hosting_use", [keyId], at(0, 18), at(0, 18) + 8 * HOUR, false, (label) => (m, emit) => {
       for (let i = poisson(rand, jitter(3)); i > 0; i--) emit(m, mark(label, ip), keyId, 200, "curl/7.88.1");
     });
   }
@@ -705,7 +723,7 @@ export function createTrafficModel(options: TrafficModelOptions = {}): TrafficMo
     entry.status = "revoked";
     entry.revokedAt = new Date(start + 12 * HOUR * 60_000).toISOString();
     const ip = addressIn(NETWORKS.digitalOceanSg, rand);
-    attack("revoked_key_new_network", [keyId], at(2, 2), at(2, 4), false, (label) => (m, emit) => {
+    attack("revoked_key_new_network", [keyId], at(2, 2), at(2, 2) + 2 * HOUR, false, (label) => (m, emit) => {
       for (let i = poisson(rand, 2); i > 0; i--)
         emit(m, mark(label, ip), keyId, 401, "python-requests/2.31.0");
     });
@@ -713,7 +731,7 @@ export function createTrafficModel(options: TrafficModelOptions = {}): TrafficMo
   // A11. Stuffing from one hosting provider: 40 droplets, many distinct keys each window.
   {
     const ips = Array.from({ length: 40 }, () => addressIn(NETWORKS.digitalOcean, rand));
-    attack("asn_stuffing", [], at(2, 9), at(2, 10), true, (label) => (m, emit) => {
+    attack("asn_stuffing", [], at(2, 9), at(2, 9) + HOUR, true, (label) => (m, emit) => {
       for (let i = poisson(rand, jitter(20)); i > 0; i--)
         emit(m, mark(label, pick(ips)), hex16(), 401, "Go-http-client/1.1");
     });
@@ -722,7 +740,7 @@ export function createTrafficModel(options: TrafficModelOptions = {}): TrafficMo
   {
     const keyId = take("office_nat");
     const ips = Array.from({ length: Math.round(jitter(80)) }, () => addressIn(pick(RESIDENTIAL), rand));
-    attack("botnet_fanout", [keyId], at(1, 20), at(1, 21), true, (label) => (m, emit) => {
+    attack("botnet_fanout", [keyId], at(1, 20), at(1, 20) + HOUR, true, (label) => (m, emit) => {
       for (const ip of ips)
         if (rand() < 0.5) emit(m, mark(label, ip), keyId, 200, "Mozilla/5.0 (Windows NT 10.0; Win64; x64)");
     });

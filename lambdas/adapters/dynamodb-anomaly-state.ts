@@ -29,6 +29,20 @@ export interface WriteCounter {
 }
 
 const profileKey = (keyId: string) => ({ pk: `ANOMALY#KEY#${keyId}`, sk: "PROFILE" });
+
+/**
+ * A profile is stored as one JSON string attribute: nested maps of lists cost the SDK and
+ * DynamoDB far more to marshal than one string of the same size, and it is only read whole.
+ */
+function parseProfile(value: unknown): KeyProfile | undefined {
+  if (typeof value !== "string") return undefined;
+  try {
+    const profile = JSON.parse(value) as KeyProfile;
+    return profile?.v === 2 && Array.isArray(profile.peaks) ? profile : undefined;
+  } catch {
+    return undefined; // unreadable: the key starts afresh rather than failing the batch
+  }
+}
 const ATTEMPTS = 5;
 const WRITE_CONCURRENCY = 4;
 
@@ -58,8 +72,8 @@ export function createDynamoDbProfileStore(
             new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }),
           );
           for (const item of out.Responses?.[tableName] ?? []) {
-            const profile = item.profile as KeyProfile | undefined;
-            if (profile?.v === 2) found.set(String(item.pk).slice("ANOMALY#KEY#".length), profile);
+            const profile = parseProfile(item.profile);
+            if (profile) found.set(String(item.pk).slice("ANOMALY#KEY#".length), profile);
           }
           keys = out.UnprocessedKeys?.[tableName]?.Keys;
         }
@@ -73,7 +87,7 @@ export function createDynamoDbProfileStore(
       for (let i = 0; i < profiles.length; i += 25) {
         chunks.push(
           profiles.slice(i, i + 25).map(([keyId, profile]) => ({
-            PutRequest: { Item: { ...profileKey(keyId), profile, expiresAt } },
+            PutRequest: { Item: { ...profileKey(keyId), profile: JSON.stringify(profile), expiresAt } },
           })),
         );
       }

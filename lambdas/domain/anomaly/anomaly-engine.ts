@@ -64,7 +64,7 @@ const providerOf = (owner: NetworkOwner | undefined) => owner?.provider ?? UNKNO
  * The streaming detector: access-log records in (any batch size, roughly in time order), state
  * kept in memory between invocations, anomalies out as episodes. Per-key rules run when a minute
  * closes (`latenessMinutes` after it ends); refusal velocity and use-after-leak run per request.
- * Pure: profiles are loaded and saved by the caller (detectAnomalies) through the ports.
+ * Pure: profiles are loaded and saved by the caller (AnomalyDetector) through the ports.
  */
 export class AnomalyEngine {
   readonly profiles = new Map<string, KeyProfile>();
