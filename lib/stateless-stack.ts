@@ -80,6 +80,7 @@ export class StatelessStack extends Stack {
       reports: stateful.tables.reports,
       state: stateful.tables.state,
       keyPrefixes: props.keyPrefixes,
+      securityAlerts: stateful.securityAlerts,
     });
     const leakResponse = new LeakResponse(this, "LeakResponse", {
       ...common,

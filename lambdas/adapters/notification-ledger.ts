@@ -4,7 +4,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  ScanCommand,
+  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { NotificationLedger } from "../domain/notify-incident.js";
@@ -27,6 +27,9 @@ export interface NotificationLedgerOptions {
 const epochSeconds = (iso: string) => Math.floor(new Date(iso).getTime() / 1000);
 
 /** Notifications table: `pk = NOTIFY#<incident>#<kind>#<opening>`, status sending → sent, TTL. */
+const SENDING = "sending";
+const SENDING_INDEX = "bySending";
+
 export function createNotificationLedger(
   client: DynamoDBDocumentClient,
   tableName: string,
@@ -42,6 +45,8 @@ export function createNotificationLedger(
             Item: {
               pk: id,
               status: "sending",
+              // Sparse index key: only claims still sending are in `bySending` (the reconciler's sweep).
+              sendingPk: SENDING,
               claimedAt: at,
               expiresAt: epochSeconds(at) + RETENTION_SECONDS,
             },
@@ -90,26 +95,30 @@ export function createNotificationLedger(
         new UpdateCommand({
           TableName: tableName,
           Key: { pk: id },
-          UpdateExpression: "SET #status = :sent, sentAt = :at",
+          UpdateExpression: "SET #status = :sent, sentAt = :at REMOVE sendingPk",
           ExpressionAttributeNames: { "#status": "status" },
           ExpressionAttributeValues: { ":sent": "sent", ":at": at },
         }),
       );
     },
 
-    /** The reconciler's sweep: a Scan (the ledger holds a few items per incident, 30 days). */
+    /** The reconciler's sweep: a Query of the sparse `bySending` index (claims not yet marked sent). */
     async stuckClaims(claimedBefore) {
       const stuck: StuckClaim[] = [];
       let start: Record<string, unknown> | undefined;
       do {
         const page = await client.send(
-          new ScanCommand({
+          new QueryCommand({
             TableName: tableName,
-            FilterExpression: "#status = :sending AND claimedAt <= :before",
+            IndexName: SENDING_INDEX,
+            KeyConditionExpression: "sendingPk = :sending AND claimedAt <= :before",
+            FilterExpression: "#status = :status",
             ExpressionAttributeNames: { "#status": "status" },
-            ExpressionAttributeValues: { ":sending": "sending", ":before": claimedBefore },
-            ProjectionExpression: "pk, claimedAt",
-            ConsistentRead: true,
+            ExpressionAttributeValues: {
+              ":sending": SENDING,
+              ":status": "sending",
+              ":before": claimedBefore,
+            },
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         );

@@ -62,7 +62,10 @@ export const TABLES = {
     envVar: "NOTIFICATIONS_TABLE",
     partitionKey: "pk",
     ttlAttribute: "expiresAt",
-    indexes: [],
+    indexes: [
+      /** Sparse: only claims still `sending` carry `sendingPk`; the reconciler sweeps them by age. */
+      { name: "bySending", partitionKey: "sendingPk", sortKey: "claimedAt" },
+    ],
     purpose: "Idempotency records: one per (incident, notification kind, opening).",
     personalData: false,
   },

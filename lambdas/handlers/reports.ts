@@ -4,7 +4,7 @@ import { z } from "zod";
 import { createSnsAlertPublisher, createSnsClient } from "../adapters/alert-publisher.js";
 import { type Clock, systemClock } from "../adapters/clock.js";
 import { KeyPrefixesSchema, readEnv, tableNamesFromEnv } from "../adapters/config.js";
-import { createDocumentClient } from "../adapters/dynamodb-client.js";
+import { createDocumentClient, SDK_DEADLINES } from "../adapters/dynamodb-client.js";
 import { createKeyRepository } from "../adapters/dynamodb-key-repository.js";
 import { createFindingRecorder } from "../adapters/finding-recorder.js";
 import { createLogger } from "../adapters/logger.js";
@@ -525,7 +525,8 @@ const ReportsEnvSchema = z.object({
 async function fromEnvironment() {
   const env = readEnv(ReportsEnvSchema);
   const tables = tableNamesFromEnv(["keys", "incidents", "reports", "state"] as const);
-  const client = createDocumentClient();
+  // A person is waiting: each call answers within 5 s, a frozen table is a 503 page (issue 16).
+  const client = createDocumentClient({}, SDK_DEADLINES.interactive);
   const store = createReportRepository(client, tables.reports);
   const keys = createKeyRepository(client, tables.keys);
   const topic = env.SECURITY_ALERTS_TOPIC_ARN;

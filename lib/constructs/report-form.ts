@@ -23,6 +23,8 @@ export interface ReportFormProps {
   dataKey: IKey;
   /** Reports per client network (/24, /48) per hour. */
   reportsPerHour?: number;
+  /** The security team's topic: a misuse report (no key pasted) alerts it directly. */
+  securityAlerts: ITopic;
 }
 
 /** The page and its assets (static, no data) and the report API. */
@@ -82,15 +84,17 @@ export class ReportForm extends Construct {
         IP_PEPPER_SECRET_ID: this.ipPepper.secretArn,
         REPORT_RATE_LIMIT: String(props.reportsPerHour ?? 10),
         REPORT_RATE_WINDOW_SECONDS: "3600",
+        SECURITY_ALERTS_TOPIC_ARN: props.securityAlerts.topicArn,
       },
     })
-      // recordFindings reads and quarantines keys, and opens incidents.
-      .useTable("keys", props.keys, TABLE_ACCESS.recordFindings.keys)
+      // recordFindings reads and quarantines keys, and opens incidents; a misuse report looks a keyId up (byKeyId).
+      .useTable("keys", props.keys, [...TABLE_ACCESS.recordFindings.keys, "QueryIndex"])
       .useTable("incidents", props.incidents, TABLE_ACCESS.recordFindings.incidents);
     this.ipPepper.grantRead(this.reportsApi.fn);
     // Reports and counters: one write action each, and only on this feature's own items.
     this.grantOwnItems(props.reports, "reports", "dynamodb:PutItem", "REPORT#*");
-    this.grantOwnItems(props.state, "state", "dynamodb:UpdateItem", "RATE#report#*");
+    this.grantOwnItems(props.state, "state", "dynamodb:UpdateItem", "RATE#report#*", "HEALTH#report_form");
+    props.securityAlerts.grantPublish(this.reportsApi.fn);
 
     for (const path of PAGE_PATHS) {
       this.routePublic(
@@ -112,12 +116,17 @@ export class ReportForm extends Construct {
     props.api.throttleRoute(HttpMethod.POST, "/reports", REPORTS_ROUTE_THROTTLE);
   }
 
-  private grantOwnItems(table: ITable, key: "reports" | "state", action: string, leadingKey: string): void {
+  private grantOwnItems(
+    table: ITable,
+    key: "reports" | "state",
+    action: string,
+    ...leadingKeys: string[]
+  ): void {
     this.reportsApi.fn.addToRolePolicy(
       new PolicyStatement({
         actions: [action],
         resources: [table.tableArn],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [leadingKey] } },
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": leadingKeys } },
       }),
     );
     table.encryptionKey?.grantEncryptDecrypt(this.reportsApi.fn);

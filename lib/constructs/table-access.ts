@@ -68,11 +68,11 @@ export const TABLE_ACCESS = {
     incidents: ["GetItem", "QueryIndex", "UpdateItem"],
     notifications: ["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
   },
-  /** The notification reconciler: the notifier's grants, stale open incidents (byState GSI) and stuck ledger claims (Scan). */
+  /** The notification reconciler: the notifier's grants, stale open incidents (byState GSI) and stuck ledger claims (sparse bySending GSI). */
   notificationReconciler: {
     incidents: ["GetItem", "Query", "QueryIndex", "PutItem", "UpdateItem"],
     keys: ["GetItem"],
-    notifications: ["GetItem", "Scan", "PutItem", "UpdateItem", "DeleteItem"],
+    notifications: ["GetItem", "QueryIndex", "PutItem", "UpdateItem", "DeleteItem"],
     reports: ["GetItem"],
   },
   /** A channel's latest run (scanner-health.ts): one UpdateItem on its `HEALTH#` item. */
