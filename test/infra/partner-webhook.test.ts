@@ -68,10 +68,13 @@ describe("partner webhook function", () => {
     expect(webhookFunction().Properties.Timeout).toBeLessThan(30);
   });
 
-  it("has no access to reports, state or anomalies", () => {
-    const resources = JSON.stringify(statementsOf("PartnerWebhookHandlerRole").map((s) => s.Resource));
+  it("has no access to reports or anomalies, and only records its health in the state table", () => {
+    const statements = statementsOf("PartnerWebhookHandlerRole");
+    const resources = JSON.stringify(statements.map((s) => s.Resource));
+    const onState = statements.filter((s) => /StateTable/.test(JSON.stringify(s.Resource)));
 
-    expect(resources).not.toMatch(/ReportsTable|StateTable|AnomaliesTable/);
+    expect(resources).not.toMatch(/ReportsTable|AnomaliesTable/);
+    expect(onState.map((s) => s.Action)).toEqual(["dynamodb:UpdateItem"]);
   });
 
   it("can write the keys and incidents tables (quarantine, incidents)", () => {

@@ -72,7 +72,7 @@ describe("least privilege", () => {
   it("lets the reports function write only its own items of the reports and state tables", () => {
     const policy = policyOf("ReportFormApiRole");
     expect(policy).toContain('"dynamodb:LeadingKeys":["REPORT#*"]');
-    expect(policy).toContain('"dynamodb:LeadingKeys":["RATE#report#*"]');
+    expect(policy).toContain('"dynamodb:LeadingKeys":["RATE#report#*","HEALTH#report_form"]');
   });
 
   it("gives the reports function no read access to reports or state", () => {
