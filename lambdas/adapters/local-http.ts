@@ -349,5 +349,8 @@ export function createLocalHttpServer(
     routeRequests(routes, options),
   );
   server.setTimeout(timeouts.idleTimeoutMs, (socket) => socket.destroy());
+  // A client that half-closes after its request still gets the answer: by default Node aborts the
+  // request on the client's FIN, which loses any answer a handler is still awaiting (DynamoDB, say).
+  Object.assign(server, { httpAllowHalfOpen: true });
   return server;
 }

@@ -6,7 +6,7 @@ import { plantKeys } from "../../bin/local/local-services.js";
 import { startStreamPump } from "../../bin/local/stream-pump.js";
 import { createSnsAlertPublisher } from "../../lambdas/adapters/alert-publisher.js";
 import { fixedClock } from "../../lambdas/adapters/clock.js";
-import { createDocumentClient } from "../../lambdas/adapters/dynamodb-client.js";
+import { createDocumentClient, SDK_DEADLINES } from "../../lambdas/adapters/dynamodb-client.js";
 import { createIncidentRepository } from "../../lambdas/adapters/dynamodb-incident-repository.js";
 import { createKeyRepository } from "../../lambdas/adapters/dynamodb-key-repository.js";
 import { createSesEmailSender } from "../../lambdas/adapters/email-sender.js";
@@ -29,7 +29,10 @@ afterEach(async () => {
 
 /** A DynamoDB client whose every `every`-th request is throttled before it leaves (the SDK retries it). */
 function throttledClient(endpoint: string, every: number) {
-  const client = createDocumentClient({ endpoint });
+  // One request in ten throttled drives the adaptive retry's client-side rate limiter far below
+  // anything a real table does; the per-call deadline is tested on its own (sdk-deadline.test.ts),
+  // so here calls get a minute and the test asks only that nothing is lost or sent twice.
+  const client = createDocumentClient({ endpoint }, { ...SDK_DEADLINES.background, callDeadlineMs: 60_000 });
   let calls = 0;
   const throttled = { count: 0 };
   client.middlewareStack.add(

@@ -297,7 +297,7 @@ describe("a handler failure is a 500, never a crash", () => {
 });
 
 describe("/api/* answers only its own Host and Origin (DNS rebinding)", () => {
-  const action = JSON.stringify({ action: "acknowledge" });
+  const action = JSON.stringify({ action: "acknowledge", reason: "triaged from the console page" });
 
   it("a foreign Host is refused with a 421 that names the allowed hosts", async () => {
     const response = await get("/api/incidents", { host: `rebind.attacker.example:${port}` });
