@@ -126,7 +126,7 @@ describe("report form in a real browser, with JavaScript", () => {
   it("shows a visible focus ring on the keyboard-focused submit button", async () => {
     const page = await browser.newPage();
     await page.goto(`${monitor.url}/report`);
-    await page.locator("form[data-report-form]").getByLabel("Your email", { exact: true }).focus();
+    await page.locator("form[data-report-form] input[name=email]").focus();
     await page.keyboard.press("Tab");
     const outline = await page.evaluate<{ tag: string; style: string; width: string }>(`(() => {
       const style = getComputedStyle(document.activeElement);
