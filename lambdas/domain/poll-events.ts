@@ -14,6 +14,7 @@ import {
   workFor,
 } from "./github-events.js";
 import { scanBuffer } from "./key-scanner.js";
+import { scanFreeText } from "./text-normalisation.js";
 
 const NEW_BRANCH = /^0{40}$/;
 
@@ -208,7 +209,8 @@ function finding(keyHash: string, redacted: string, location: Location, seenAt: 
 }
 
 function scanText(item: ScannableText, repo: string, prefixes: readonly string[], seenAt: string): Finding[] {
-  return scanBuffer(item.text, { prefixes, mode: "text" }).map((f) => {
+  // Event text is written by anyone: a percent-encoded or zero-width-split key counts too (issue 13).
+  return scanFreeText(item.text, prefixes).map((f) => {
     const location: Location = { url: item.url, repo, kind: item.kind, line: f.line };
     if (item.path) location.path = item.path;
     if (item.commit) location.commit = item.commit;

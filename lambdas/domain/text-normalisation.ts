@@ -1,4 +1,5 @@
 import { isValidKey } from "./key-format.js";
+import { type ScanFinding, scanBuffer } from "./key-scanner.js";
 
 /**
  * What a person reading free text would see once a browser, a terminal or a copy-paste has
@@ -89,6 +90,20 @@ export function scanForms(raw: string): { forms: string[]; tooDeep: boolean } {
     forms: normalised.text === raw ? [raw] : [raw, normalised.text],
     tooDeep: normalised.tooDeep,
   };
+}
+
+/**
+ * Keys in free text that a channel scans (event bodies, code-search fragments): each key once,
+ * from the raw text where it stands there (its line is then exact), else from the decoded form.
+ */
+export function scanFreeText(raw: string, prefixes: readonly string[]): ScanFinding[] {
+  const keys = new Map<string, ScanFinding>();
+  for (const form of scanForms(raw).forms) {
+    for (const finding of scanBuffer(form, { prefixes, mode: "text" })) {
+      if (!keys.has(finding.keyHash)) keys.set(finding.keyHash, finding);
+    }
+  }
+  return [...keys.values()];
 }
 
 const UNDERSCORE_BEFORE_KEY_TAIL = /_(?=[0-9A-Za-z]{38})/g;

@@ -10,6 +10,7 @@ import {
   holdsAnyKey,
   MAX_DECODING_ROUNDS,
   normaliseFreeText,
+  scanFreeText,
 } from "../../lambdas/domain/text-normalisation.js";
 
 const percentAll = (text: string) =>
@@ -106,5 +107,25 @@ describe("keys per report", () => {
     expect(keys.length).toBeLessThan(MAX_KEYS_PER_REPORT);
     expect(analysis.verdict).toBe("keys_found");
     expect(analysis.keys).toHaveLength(keys.length);
+  });
+});
+
+describe("scanFreeText (GitHub event bodies, code-search fragments)", () => {
+  for (const [name, obfuscate] of Object.entries(OBFUSCATIONS)) {
+    it(`finds a key written with ${name}`, () => {
+      const key = generateKey();
+
+      const found = scanFreeText(`token: ${obfuscate(key)}\n`, ["smk_"]);
+
+      expect(found.map((f) => f.keyHash)).toEqual([keyHash(key)]);
+    });
+  }
+
+  it("reports a key written both plainly and encoded once, at its plain line", () => {
+    const key = generateKey();
+
+    const found = scanFreeText(`first\n${key}\n${percentAll(key)}`, ["smk_"]);
+
+    expect(found.map((f) => [f.keyHash, f.line])).toEqual([[keyHash(key), 2]]);
   });
 });
