@@ -1,11 +1,6 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { z } from "zod";
-import { createSnsAlertPublisher, createSnsClient } from "../adapters/alert-publisher.js";
 import { type Clock, systemClock } from "../adapters/clock.js";
-import { readEnv, tableNamesFromEnv } from "../adapters/config.js";
-import { createDocumentClient } from "../adapters/dynamodb-client.js";
 import { createIncidentRepository } from "../adapters/dynamodb-incident-repository.js";
-import { createSesClient, createSesEmailSender } from "../adapters/email-sender.js";
 import { createLogger } from "../adapters/logger.js";
 import { CLAIM_LEASE_MS, createNotificationLedger } from "../adapters/notification-ledger.js";
 import { METRICS_NAMESPACE } from "../adapters/scan-metrics.js";
@@ -19,7 +14,7 @@ import {
   type ReconcileSettings,
   reconcileNotifications,
 } from "../domain/reconcile-notifications.js";
-import { notifierDeps } from "./notifier.js";
+import { notifierDeps, notifierWiringFromEnv } from "./notifier.js";
 
 const logger = createLogger("notification-reconciler");
 
@@ -86,29 +81,13 @@ export function makeReconcilerHandler(deps: ReconcileDeps, settings: ReconcileSe
   };
 }
 
-const ReconcilerEnvSchema = z.object({
-  SES_SENDER: z.string().email(),
-  SECURITY_TOPIC_ARN: z.string().startsWith("arn:"),
-  KEY_EVENTS_TOPIC_ARN: z.string().startsWith("arn:"),
-});
-
 let wired: ReturnType<typeof makeReconcilerHandler> | undefined;
 
 /** Lambda entry point (EventBridge schedule): wired from the environment once, at cold start. */
 export async function handler(event: unknown): Promise<ReconcileReport> {
   if (!wired) {
-    const env = readEnv(ReconcilerEnvSchema);
     wired = makeReconcilerHandler(
-      reconcilerDeps({
-        client: createDocumentClient(),
-        tables: tableNamesFromEnv(["incidents", "keys", "notifications", "reports"]),
-        email: createSesEmailSender(createSesClient()),
-        alerts: createSnsAlertPublisher(createSnsClient(), {
-          security: env.SECURITY_TOPIC_ARN,
-          keyEvents: env.KEY_EVENTS_TOPIC_ARN,
-        }),
-        sender: env.SES_SENDER,
-      }),
+      reconcilerDeps(notifierWiringFromEnv()),
       DEFAULT_RECONCILE_SETTINGS,
       new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "notification-reconciler" }),
     );

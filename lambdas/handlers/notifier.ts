@@ -160,24 +160,27 @@ const NotifierEnvSchema = z.object({
   KEY_EVENTS_TOPIC_ARN: z.string().startsWith("arn:"),
 });
 
+/** The notifier's AWS wiring from its environment; the reconciler resumes notifications with the same. */
+export function notifierWiringFromEnv(): Parameters<typeof notifierDeps>[0] {
+  const env = readEnv(NotifierEnvSchema);
+  return {
+    client: createDocumentClient(),
+    tables: tableNamesFromEnv(["incidents", "keys", "notifications", "reports"]),
+    email: createSesEmailSender(createSesClient()),
+    alerts: createSnsAlertPublisher(createSnsClient(), {
+      security: env.SECURITY_TOPIC_ARN,
+      keyEvents: env.KEY_EVENTS_TOPIC_ARN,
+    }),
+    sender: env.SES_SENDER,
+  };
+}
+
 let wired: ReturnType<typeof makeNotifierHandler> | undefined;
 
 /** Lambda entry point: wired from the environment once, at cold start. */
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   if (!wired) {
-    const env = readEnv(NotifierEnvSchema);
-    wired = makeNotifierHandler(
-      notifierDeps({
-        client: createDocumentClient(),
-        tables: tableNamesFromEnv(["incidents", "keys", "notifications", "reports"]),
-        email: createSesEmailSender(createSesClient()),
-        alerts: createSnsAlertPublisher(createSnsClient(), {
-          security: env.SECURITY_TOPIC_ARN,
-          keyEvents: env.KEY_EVENTS_TOPIC_ARN,
-        }),
-        sender: env.SES_SENDER,
-      }),
-    );
+    wired = makeNotifierHandler(notifierDeps(notifierWiringFromEnv()));
   }
   return wired(event);
 }
