@@ -122,7 +122,8 @@ export const TRANSITIONS: Record<
     to: "false_positive",
     audit: "false_positive",
   },
-  reopen: { from: ["resolved", "false_positive"], to: "acknowledged", audit: "reopen" },
+  // Reopen is work to do again: back to `open`, keeping the opening so nothing is sent twice.
+  reopen: { from: ["resolved", "false_positive"], to: "open", audit: "reopen" },
 };
 export type TransitionAction = keyof typeof TRANSITIONS;
 

@@ -38,14 +38,6 @@ export class StaleIncidentError extends Error {
 
 const MAX_ATTEMPTS = 10;
 
-/**
- * Where each action lands. Reopen goes back to `open` (work to do again), not to acknowledged;
- * a reopen keeps the opening, so the notifier sends nothing twice.
- */
-export function targetState(action: TransitionAction): IncidentState {
-  return action === "reopen" ? "open" : TRANSITIONS[action].to;
-}
-
 export interface TransitionOptions {
   /** Why; kept in the audit entry and as the incident's `triageReason`. */
   reason?: string;
@@ -62,7 +54,7 @@ export async function transitionIncident(
   options: TransitionOptions = {},
 ): Promise<Incident> {
   const rule = TRANSITIONS[action];
-  const to = targetState(action);
+  const to = rule.to;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const current = await deps.incidents.get(incidentId);
     if (!current) throw new IncidentNotFoundError(incidentId);
