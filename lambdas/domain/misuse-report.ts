@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HoneypotSchema, ReporterEmailSchema } from "./report.js";
 import type { Alert } from "./security-alert.js";
 
 /** How long a misuse report (and the reply address in it) is kept: the same as a key report. */
@@ -6,9 +7,6 @@ export const MISUSE_RETENTION_DAYS = 30;
 
 const KEY_ID = /^[0-9a-f]{16}$/;
 const REDACTED = /^[a-z]{2,10}_[0-9A-Za-z]{4}(?:…|\.\.\.)[0-9A-Za-z]{4}$/;
-
-const emptyToUndefined = (value: unknown) =>
-  typeof value === "string" && value.trim() === "" ? undefined : value;
 
 /**
  * "Think your key was misused?" without pasting it: the key id from the owner's dashboard or
@@ -30,17 +28,8 @@ export const MisuseReportSchema = z.object({
     .trim()
     .min(1, "Tell us what you saw: requests you didn't make, charges, a place the key appeared.")
     .max(4_000, 'Keep "what you saw" under 4000 characters.'),
-  email: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .trim()
-      .max(254, "The email address is too long.")
-      .pipe(z.email({ error: "Give a valid email address, or leave it empty." }))
-      .transform((email) => email.toLowerCase())
-      .optional(),
-  ),
-  subject: z.preprocess(emptyToUndefined, z.string().max(2048).optional()),
+  email: ReporterEmailSchema,
+  subject: HoneypotSchema,
 });
 export type MisuseReport = z.infer<typeof MisuseReportSchema>;
 

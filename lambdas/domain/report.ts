@@ -22,6 +22,22 @@ const KEY_SHAPED_MIN_TAIL = 20;
 const emptyToUndefined = (value: unknown) =>
   typeof value === "string" && value.trim() === "" ? undefined : value;
 
+/** The optional reply address of a report or a misuse report. */
+export const ReporterEmailSchema = z.preprocess(
+  emptyToUndefined,
+  z
+    .string({ error: "The email address must be text." })
+    .trim()
+    .max(254, "The email address is too long.")
+    .pipe(z.email({ error: "Give a valid email address, or leave it empty." }))
+    // The privacy export/delete looks reporters up by the lower-cased address.
+    .transform((email) => email.toLowerCase())
+    .optional(),
+);
+
+/** Honeypot: hidden from people (and from autofill, which has no "subject" category), filled by bots. */
+export const HoneypotSchema = z.preprocess(emptyToUndefined, z.string().max(2048).optional());
+
 /** What a reporter sends, from the form or as JSON. Field names are the form's input names. */
 export const ReportSubmissionSchema = z.object({
   text: z
@@ -49,19 +65,8 @@ export const ReportSubmissionSchema = z.object({
       )
       .optional(),
   ),
-  email: z.preprocess(
-    emptyToUndefined,
-    z
-      .string({ error: "The email address must be text." })
-      .trim()
-      .max(254, "The email address is too long.")
-      .pipe(z.email({ error: "Give a valid email address, or leave it empty." }))
-      // The privacy export/delete looks reporters up by the lower-cased address.
-      .transform((email) => email.toLowerCase())
-      .optional(),
-  ),
-  /** Honeypot: hidden from people (and from autofill, which has no "subject" category), filled by bots. */
-  subject: z.preprocess(emptyToUndefined, z.string().max(2048).optional()),
+  email: ReporterEmailSchema,
+  subject: HoneypotSchema,
 });
 export type ReportSubmission = z.infer<typeof ReportSubmissionSchema>;
 
