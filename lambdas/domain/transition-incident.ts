@@ -2,7 +2,6 @@ import type { Clock } from "./clock.js";
 import {
   type Incident,
   type IncidentRepository,
-  type IncidentState,
   TRANSITIONS,
   type TransitionAction,
 } from "./incident.js";
