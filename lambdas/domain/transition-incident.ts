@@ -1,10 +1,5 @@
 import type { Clock } from "./clock.js";
-import {
-  type Incident,
-  type IncidentRepository,
-  TRANSITIONS,
-  type TransitionAction,
-} from "./incident.js";
+import { type Incident, type IncidentRepository, TRANSITIONS, type TransitionAction } from "./incident.js";
 
 export class IncidentNotFoundError extends Error {
   constructor(incidentId: string) {
