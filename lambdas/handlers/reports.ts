@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
 import { createSnsAlertPublisher, createSnsClient } from "../adapters/alert-publisher.js";
@@ -23,6 +24,7 @@ import {
 import { createReportRepository, type ReportRepository } from "../adapters/report-repository.js";
 import { recordScannerHealth, type ScannerHealth } from "../adapters/scanner-health.js";
 import { readSecretString } from "../adapters/secret-string.js";
+import type { TableNames } from "../adapters/table-specs.js";
 import type { RecordFindings } from "../domain/finding.js";
 import { hmacSha256Hex, ipPrefix } from "../domain/ip-prefix.js";
 import { type KeyMatch, MisuseReportSchema, misuseAlert, misuseRecordFor } from "../domain/misuse-report.js";
@@ -511,6 +513,45 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
   };
 }
 
+/**
+ * The form's dependencies on DynamoDB, wired the same way for the Lambda and the local runner
+ * (only the alert channel, the rate-limit settings and the clock differ).
+ */
+export function reportsHandlerDeps(input: {
+  client: DynamoDBDocumentClient;
+  tables: Pick<TableNames, "keys" | "incidents" | "reports" | "state">;
+  alertSecurityTeam?: (alert: Alert) => Promise<void>;
+  rateLimit: { limit: number; windowSeconds: number };
+  ipPepper: string;
+  keyPrefixes: readonly string[];
+  clock?: Clock;
+}): ReportsHandlerDeps {
+  const { client, tables, clock } = input;
+  const store = createReportRepository(client, tables.reports);
+  const keys = createKeyRepository(client, tables.keys);
+  return {
+    recordFindings: createFindingRecorder({ client, tables, ...(clock ? { clock } : {}) }),
+    reports: store,
+    saveMisuse: (record) => store.save(record),
+    ...(input.alertSecurityTeam ? { alertSecurityTeam: input.alertSecurityTeam } : {}),
+    keyByKeyId: async (keyId) => {
+      const key = await keys.getByKeyId(keyId);
+      return key ? { projectId: key.projectId, status: key.status } : undefined;
+    },
+    recordHealth: (health) => recordScannerHealth(client, tables.state, health),
+    rateLimiter: createFixedWindowRateLimiter({
+      client,
+      table: tables.state,
+      scope: REPORT_RATE_SCOPE,
+      ...input.rateLimit,
+      ...(clock ? { clock } : {}),
+    }),
+    ipPepper: input.ipPepper,
+    keyPrefixes: input.keyPrefixes,
+    ...(clock ? { clock } : {}),
+  };
+}
+
 /** Settings the deployed function reads once at cold start. */
 const ReportsEnvSchema = z.object({
   KEYWATCH_KEY_PREFIXES: KeyPrefixesSchema,
@@ -527,32 +568,20 @@ async function fromEnvironment() {
   const tables = tableNamesFromEnv(["keys", "incidents", "reports", "state"] as const);
   // A person is waiting: each call answers within 5 s, a frozen table is a 503 page (issue 16).
   const client = createDocumentClient({}, SDK_DEADLINES.interactive);
-  const store = createReportRepository(client, tables.reports);
-  const keys = createKeyRepository(client, tables.keys);
   const topic = env.SECURITY_ALERTS_TOPIC_ARN;
   const alerts = topic
     ? createSnsAlertPublisher(createSnsClient(), { security: topic, keyEvents: topic })
     : undefined;
-  return makeReportsHandler({
-    recordFindings: createFindingRecorder({ client, tables }),
-    reports: store,
-    saveMisuse: (record) => store.save(record),
-    ...(alerts ? { alertSecurityTeam: (alert: Alert) => alerts.publish(alert) } : {}),
-    keyByKeyId: async (keyId) => {
-      const key = await keys.getByKeyId(keyId);
-      return key ? { projectId: key.projectId, status: key.status } : undefined;
-    },
-    recordHealth: (health) => recordScannerHealth(client, tables.state, health),
-    rateLimiter: createFixedWindowRateLimiter({
+  return makeReportsHandler(
+    reportsHandlerDeps({
       client,
-      table: tables.state,
-      scope: REPORT_RATE_SCOPE,
-      limit: env.REPORT_RATE_LIMIT,
-      windowSeconds: env.REPORT_RATE_WINDOW_SECONDS,
+      tables,
+      ...(alerts ? { alertSecurityTeam: (alert: Alert) => alerts.publish(alert) } : {}),
+      rateLimit: { limit: env.REPORT_RATE_LIMIT, windowSeconds: env.REPORT_RATE_WINDOW_SECONDS },
+      ipPepper: await readSecretString(env.IP_PEPPER_SECRET_ID),
+      keyPrefixes: env.KEYWATCH_KEY_PREFIXES,
     }),
-    ipPepper: await readSecretString(env.IP_PEPPER_SECRET_ID),
-    keyPrefixes: env.KEYWATCH_KEY_PREFIXES,
-  });
+  );
 }
 
 let ready: ReturnType<typeof fromEnvironment> | undefined;
