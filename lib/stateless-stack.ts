@@ -72,7 +72,7 @@ export class StatelessStack extends Stack {
       keyPrefixes: props.keyPrefixes,
       githubToken: githubScanners.token,
     });
-    new ReportForm(this, "ReportForm", {
+    const reportForm = new ReportForm(this, "ReportForm", {
       ...common,
       api: this.publicApi,
       keys: stateful.tables.keys,
@@ -126,7 +126,11 @@ export class StatelessStack extends Stack {
     // Optional CloudFront + WAF front (docs/deploy.md), off unless `-c keywatch:edge=true`.
     if (EdgeProtection.enabled(this)) {
       const webAclArn = this.node.tryGetContext(EDGE_WEB_ACL_CONTEXT) as string | undefined;
-      new EdgeProtection(this, "Edge", { api: this.publicApi, ...(webAclArn ? { webAclArn } : {}) });
+      const edge = new EdgeProtection(this, "Edge", {
+        api: this.publicApi,
+        ...(webAclArn ? { webAclArn } : {}),
+      });
+      reportForm.trustFront(edge.originVerify);
     }
   }
 }

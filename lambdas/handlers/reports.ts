@@ -25,6 +25,7 @@ import { createReportRepository, type ReportRepository } from "../adapters/repor
 import { recordScannerHealth, type ScannerHealth } from "../adapters/scanner-health.js";
 import { readSecretString } from "../adapters/secret-string.js";
 import type { TableNames } from "../adapters/table-specs.js";
+import { clientAddress } from "../domain/client-address.js";
 import type { RecordFindings } from "../domain/finding.js";
 import { hmacSha256Hex, ipPrefix } from "../domain/ip-prefix.js";
 import { type KeyMatch, MisuseReportSchema, misuseAlert, misuseRecordFor } from "../domain/misuse-report.js";
@@ -76,6 +77,11 @@ export interface ReportsHandlerDeps {
   rateLimiter: RateLimiter;
   /** HMAC key for the client's IP prefix (the rate-limit subject); never logged. */
   ipPepper: string;
+  /**
+   * The CloudFront front's origin secret (lambdas/domain/client-address.ts): set when the front is
+   * on, so the client is the viewer CloudFront names and requests around the front are refused.
+   */
+  originVerify?: string;
   keyPrefixes: readonly string[];
   clock?: Clock;
   logger?: ReportsLogger;
@@ -145,9 +151,9 @@ function isCrossSite(event: APIGatewayProxyEventV2): boolean {
 }
 
 /** The rate-limit subject: HMAC of the client's /24 or /48, so neighbours share one budget. */
-function clientIdOf(event: APIGatewayProxyEventV2, pepper: string): string {
+function clientIdOf(ip: string, pepper: string): string {
   try {
-    return hmacSha256Hex(pepper, ipPrefix(event.requestContext.http.sourceIp).cidr);
+    return hmacSha256Hex(pepper, ipPrefix(ip).cidr);
   } catch {
     return hmacSha256Hex(pepper, "unparseable-source-ip");
   }
@@ -364,7 +370,21 @@ export function makeReportsHandler(deps: ReportsHandlerDeps) {
       return problem(format, 403, "Not sent", "Reports can only be sent from the report form.", "forbidden");
     }
 
-    const clientId = clientIdOf(event, deps.ipPepper);
+    const address = clientAddress(
+      { sourceIp: event.requestContext.http.sourceIp, headers: event.headers },
+      deps.originVerify,
+    );
+    if (address.kind === "bypassed_front") {
+      logger.warn("report refused: sent around the CloudFront front", { requestId });
+      return problem(
+        format,
+        403,
+        "Not sent",
+        "Send reports through the report form's published address.",
+        "forbidden",
+      );
+    }
+    const clientId = clientIdOf(address.ip, deps.ipPepper);
     const kind = bodyKindOf(header(event, "content-type"));
     if (!kind) {
       return problem(
@@ -523,6 +543,7 @@ export function reportsHandlerDeps(input: {
   alertSecurityTeam?: (alert: Alert) => Promise<void>;
   rateLimit: { limit: number; windowSeconds: number };
   ipPepper: string;
+  originVerify?: string;
   keyPrefixes: readonly string[];
   clock?: Clock;
 }): ReportsHandlerDeps {
@@ -547,6 +568,7 @@ export function reportsHandlerDeps(input: {
       ...(clock ? { clock } : {}),
     }),
     ipPepper: input.ipPepper,
+    ...(input.originVerify !== undefined ? { originVerify: input.originVerify } : {}),
     keyPrefixes: input.keyPrefixes,
     ...(clock ? { clock } : {}),
   };
@@ -561,6 +583,8 @@ const ReportsEnvSchema = z.object({
   REPORT_RATE_WINDOW_SECONDS: z.coerce.number().int().positive().default(3600),
   /** The security team's topic, for misuse reports (no key pasted); unset: those answer 503. */
   SECURITY_ALERTS_TOPIC_ARN: z.string().startsWith("arn:").optional(),
+  /** Set when the CloudFront front is on (EdgeProtection): the secret its origin requests carry. */
+  ORIGIN_VERIFY_SECRET_ID: z.string().min(1).optional(),
 });
 
 async function fromEnvironment() {
@@ -579,6 +603,9 @@ async function fromEnvironment() {
       ...(alerts ? { alertSecurityTeam: (alert: Alert) => alerts.publish(alert) } : {}),
       rateLimit: { limit: env.REPORT_RATE_LIMIT, windowSeconds: env.REPORT_RATE_WINDOW_SECONDS },
       ipPepper: await readSecretString(env.IP_PEPPER_SECRET_ID),
+      ...(env.ORIGIN_VERIFY_SECRET_ID
+        ? { originVerify: await readSecretString(env.ORIGIN_VERIFY_SECRET_ID) }
+        : {}),
       keyPrefixes: env.KEYWATCH_KEY_PREFIXES,
     }),
   );

@@ -1,16 +1,22 @@
-import { CfnOutput, CfnRule, Fn, Stack, Validations } from "aws-cdk-lib";
+import { CfnOutput, CfnRule, Fn, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import {
   AllowedMethods,
   CachePolicy,
   Distribution,
+  FunctionCode,
+  FunctionEventType,
+  FunctionRuntime,
   OriginProtocolPolicy,
   OriginRequestPolicy,
   PriceClass,
+  Function as ViewerFunction,
   ViewerProtocolPolicy,
 } from "aws-cdk-lib/aws-cloudfront";
 import { HttpOrigin } from "aws-cdk-lib/aws-cloudfront-origins";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { CfnWebACL } from "aws-cdk-lib/aws-wafv2";
 import { Construct } from "constructs";
+import { ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER } from "../../lambdas/domain/client-address.js";
 import type { PublicApi } from "./public-api.js";
 
 /** Context key that turns the front on (`-c keywatch:edge=true`). */
@@ -132,6 +138,11 @@ export interface EdgeProtectionProps {
 export class EdgeProtection extends Construct {
   readonly distribution: Distribution;
   readonly webAclArn: string;
+  /**
+   * The secret CloudFront adds to every origin request (ORIGIN_VERIFY_HEADER): functions that key
+   * anything on the client's address read it and trust the viewer address only with it.
+   */
+  readonly originVerify: Secret;
 
   static enabled(scope: Construct): boolean {
     return String(scope.node.tryGetContext(EDGE_CONTEXT) ?? "false") === "true";
@@ -155,12 +166,38 @@ export class EdgeProtection extends Construct {
       });
     }
     const apiDomain = `${props.api.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+    this.originVerify = new Secret(this, "OriginVerify", {
+      description:
+        "keywatch: header value CloudFront adds to origin requests, proving they passed the WAF front",
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+      // Only proves the path a request took; a new one is made on the next deploy if it is lost.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.originVerify).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "CloudFront reads it from the template at deploy time (a dynamic reference), so a rotation Lambda would break " +
+        "the front until the next deploy; rotate by updating the secret and redeploying (docs/deploy.md).",
+    });
+    // CloudFront Functions see the viewer's address; set on the request it replaces anything the client sent.
+    const viewerAddress = new ViewerFunction(this, "ViewerAddress", {
+      comment: "keywatch: pass the viewer's IP to the origin in a header the client can't set",
+      runtime: FunctionRuntime.JS_2_0,
+      code: FunctionCode.fromInline(
+        `function handler(event) { event.request.headers["${VIEWER_ADDRESS_HEADER}"] = { value: event.viewer.ip }; return event.request; }`,
+      ),
+    });
     this.distribution = new Distribution(this, "Distribution", {
       comment: "keywatch: WAF front of the public API",
       webAclId: this.webAclArn,
       priceClass: PriceClass.PRICE_CLASS_100,
       defaultBehavior: {
-        origin: new HttpOrigin(apiDomain, { protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY }),
+        origin: new HttpOrigin(apiDomain, {
+          protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY,
+          // CloudFront replaces a viewer-sent header of this name with this value.
+          customHeaders: { [ORIGIN_VERIFY_HEADER]: this.originVerify.secretValue.unsafeUnwrap() },
+        }),
+        functionAssociations: [{ function: viewerAddress, eventType: FunctionEventType.VIEWER_REQUEST }],
         // POSTs (form, webhook) can't follow a redirect: plain HTTP is refused outright.
         viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
         allowedMethods: AllowedMethods.ALLOW_ALL,

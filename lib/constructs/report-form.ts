@@ -3,7 +3,7 @@ import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
-import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { TABLES } from "../../lambdas/adapters/table-specs.js";
@@ -114,6 +114,15 @@ export class ReportForm extends Construct {
         "a per-network rate limit, a 64 KiB cap and a honeypot, and the answer never reveals whether a key is registered.",
     );
     props.api.throttleRoute(HttpMethod.POST, "/reports", REPORTS_ROUTE_THROTTLE);
+  }
+
+  /**
+   * The CloudFront front is on: the per-network budget keys on the viewer address CloudFront
+   * vouches for, and posts sent around the front (straight to execute-api) are refused.
+   */
+  trustFront(originVerify: ISecret): void {
+    this.reportsApi.fn.addEnvironment("ORIGIN_VERIFY_SECRET_ID", originVerify.secretArn);
+    originVerify.grantRead(this.reportsApi.fn);
   }
 
   private grantOwnItems(

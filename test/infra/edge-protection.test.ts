@@ -7,6 +7,7 @@ import { HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER } from "../../lambdas/domain/client-address.js";
 import { EDGE_RATE_LIMITS, EdgeProtection } from "../../lib/constructs/edge-protection.js";
 import { PublicApi, ROUTE_THROTTLES } from "../../lib/constructs/public-api.js";
 import { buildKeywatchApp, KEYWATCH_CONTEXT } from "../../lib/keywatch-app.js";
@@ -126,6 +127,30 @@ describe("CloudFront + WAF front, enabled by context", () => {
         }),
       ]),
     });
+  });
+
+  it("proves each origin request came through it, and names the viewer in a header the client can't set", () => {
+    const distribution = Object.values(keywatch.findResources("AWS::CloudFront::Distribution"))[0];
+    const config = JSON.stringify(distribution?.Properties.DistributionConfig);
+    // The origin secret is a Secrets Manager dynamic reference, never a literal in the template.
+    expect(config).toContain(`"HeaderName":"${ORIGIN_VERIFY_HEADER}"`);
+    expect(config).toMatch(/resolve:secretsmanager:/);
+    expect(config).toMatch(/"EventType":"viewer-request"/);
+    keywatch.hasResourceProperties("AWS::CloudFront::Function", {
+      FunctionCode: Match.stringLikeRegexp(`${VIEWER_ADDRESS_HEADER}.*event\\.viewer\\.ip`),
+    });
+  });
+
+  it("makes the report form trust only that viewer address, with read access to the secret", () => {
+    const forms = keywatch.findResources("AWS::Lambda::Function", {
+      Properties: {
+        Environment: { Variables: Match.objectLike({ ORIGIN_VERIFY_SECRET_ID: Match.anyValue() }) },
+      },
+    });
+    expect(Object.keys(forms)).toHaveLength(1);
+    expect(Object.keys(forms)[0]).toMatch(/^ReportFormApi/);
+    const policies = JSON.stringify(keywatch.findResources("AWS::IAM::Policy"));
+    expect(policies).toMatch(/EdgeOriginVerify[0-9A-F]+/);
   });
 
   it("refuses to deploy its own web ACL outside us-east-1 (a CloudFront ACL can't live elsewhere)", () => {

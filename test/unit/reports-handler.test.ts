@@ -7,7 +7,11 @@ import type { Finding, FindingOutcome, RecordFindings } from "../../lambdas/doma
 import { generateKey, keyHash, redactKey } from "../../lambdas/domain/key-format.js";
 import type { ReportRecord } from "../../lambdas/domain/report.js";
 import type { Alert } from "../../lambdas/domain/security-alert.js";
-import { makeReportsHandler, type ReportsLogger } from "../../lambdas/handlers/reports.js";
+import {
+  makeReportsHandler,
+  type ReportsHandlerDeps,
+  type ReportsLogger,
+} from "../../lambdas/handlers/reports.js";
 import { apiEvent, formPost, jsonPost } from "../support/report-requests.js";
 
 const INJECTION = `"'><script>alert(1)</script><img src=x onerror=alert(2)>`;
@@ -22,7 +26,7 @@ interface Harness {
   failRecording: boolean;
 }
 
-function harness(): Harness {
+function harness(extra: Partial<ReportsHandlerDeps> = {}): Harness {
   const h = {
     recorded: [] as Finding[][],
     saved: [] as ReportRecord[],
@@ -71,6 +75,7 @@ function harness(): Harness {
     clock: fixedClock("2026-03-01T12:00:00Z"),
     logger,
     newReportId: () => `rep-${++n}`,
+    ...extra,
   });
   return h;
 }
@@ -375,6 +380,36 @@ describe("rate limit", () => {
     expect(a).toBe(b);
     expect(c).not.toBe(a);
     expect(a).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("behind the CloudFront front", () => {
+  const SECRET = "origin-verify-secret-for-the-test-48-characters";
+  const behindFront = () => harness({ originVerify: SECRET });
+  const via = (viewer: string) => ({
+    sourceIp: "130.176.1.20",
+    headers: { "x-keywatch-origin-verify": SECRET, "x-keywatch-viewer-address": viewer },
+  });
+
+  it("keys the budget on the viewer CloudFront names, not on the shared edge address", async () => {
+    const front = behindFront();
+    await front.handler(jsonPost({ text: generateKey() }, via("203.0.113.5")));
+    await front.handler(jsonPost({ text: generateKey() }, via("198.51.100.5")));
+    const [a, b] = front.limiter.subjects;
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(b).not.toBe(a);
+  });
+
+  it("refuses a post sent straight to the API (around the WAF) without spending any budget", async () => {
+    const front = behindFront();
+    const res = await front.handler(
+      jsonPost(
+        { text: generateKey() },
+        { sourceIp: "203.0.113.5", headers: { "x-keywatch-viewer-address": "1.2.3.4" } },
+      ),
+    );
+    expect(res.statusCode).toBe(403);
+    expect(front.limiter.subjects).toEqual([]);
   });
 });
 
