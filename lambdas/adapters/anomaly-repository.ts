@@ -58,6 +58,25 @@ function toAnomaly(item: Record<string, unknown>): Anomaly | undefined {
  * episode is one item however often it is updated;
  * the `byTime` index partitions by UTC day (gsi1pk `ANOMALY#DAY#<date>`, gsi1sk window start).
  */
+/** One key's anomaly items, newest first (the CLI and the console's incident page read them). */
+export async function queryKeyAnomalyItems(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keyId: string,
+  limit: number,
+): Promise<Record<string, unknown>[]> {
+  const out = await client.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": `ANOMALY#KEY#${keyId}` },
+      ScanIndexForward: false,
+      Limit: limit,
+    }),
+  );
+  return out.Items ?? [];
+}
+
 export function createAnomalyRepository(
   client: DynamoDBDocumentClient,
   tableName: string,
@@ -145,16 +164,8 @@ export function createAnomalyRepository(
     },
 
     async listByKey(keyId, { limit = 100 } = {}) {
-      const out = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": `ANOMALY#KEY#${keyId}` },
-          ScanIndexForward: false,
-          Limit: limit,
-        }),
-      );
-      return (out.Items ?? []).flatMap((item) => toAnomaly(item) ?? []);
+      const items = await queryKeyAnomalyItems(client, tableName, keyId, limit);
+      return items.flatMap((item) => toAnomaly(item) ?? []);
     },
   };
 }

@@ -13,6 +13,7 @@ import type {
   ConsoleAnomaly,
   DailyAnomalyCount,
 } from "../domain/anomaly-counts.js";
+import { queryKeyAnomalyItems } from "./anomaly-repository.js";
 import { type Clock, systemClock } from "./clock.js";
 import { InvalidCursorError } from "./dynamodb-cursor.js";
 
@@ -187,16 +188,8 @@ export function createConsoleAnomalies(
     },
 
     async forKey(keyId, limit) {
-      const out = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": `ANOMALY#KEY#${keyId}` },
-          ScanIndexForward: false,
-          Limit: limit,
-        }),
-      );
-      return (out.Items ?? []).flatMap((item) => toConsoleAnomaly(item) ?? []);
+      const items = await queryKeyAnomalyItems(client, tableName, keyId, limit);
+      return items.flatMap((item) => toConsoleAnomaly(item) ?? []);
     },
 
     async triage(id: string, triage: AnomalyTriage) {
