@@ -20,6 +20,19 @@ function alertKindOf(incident: Incident): AlertKind {
   return incident.opening > 1 ? "incident_reopened" : "incident_opened";
 }
 
+/** What every alert about an incident says of it (redacted key only, never the key). */
+function incidentFacts(incident: Incident) {
+  return {
+    incidentId: incident.incidentId,
+    severity: incident.severity,
+    redacted: incident.redacted,
+    keyId: incident.keyId,
+    projectId: incident.projectId ?? null,
+    sources: incident.sources,
+    occurrenceCount: incident.occurrenceCount,
+  };
+}
+
 /** The security team's alert for an incident opening: ids, redacted key, counts; never a raw key or an email. */
 export function securityAlert(incident: Incident): Alert {
   const kind = alertKindOf(incident);
@@ -27,13 +40,7 @@ export function securityAlert(incident: Incident): Alert {
     topic: "security",
     message: {
       kind,
-      incidentId: incident.incidentId,
-      severity: incident.severity,
-      redacted: incident.redacted,
-      keyId: incident.keyId,
-      projectId: incident.projectId ?? null,
-      sources: incident.sources,
-      occurrenceCount: incident.occurrenceCount,
+      ...incidentFacts(incident),
       opening: incident.opening,
       state: incident.state,
       openedAt: incident.openedAt,
@@ -52,13 +59,7 @@ export function reportReceivedAlert(incident: Incident, occurrence: Occurrence, 
     topic: "security",
     message: {
       kind: "report_received",
-      incidentId: incident.incidentId,
-      severity: incident.severity,
-      redacted: incident.redacted,
-      keyId: incident.keyId,
-      projectId: incident.projectId ?? null,
-      sources: incident.sources,
-      occurrenceCount: incident.occurrenceCount,
+      ...incidentFacts(incident),
       reportId: occurrence.reportId,
       scope: "report",
       ...(description ? { description } : {}),
