@@ -9,6 +9,32 @@ import { TABLES, type TableKey, type TableSpec } from "../lambdas/adapters/table
 export type KeywatchTables = Record<TableKey, Table>;
 
 /**
+ * Context key for upgrading a deployed stack: DynamoDB creates (or deletes) one global secondary
+ * index per table update, and CloudFormation rolls back an update that adds two. A stack deployed
+ * before the console queue lacks three incident indexes; deploy with
+ * `-c keywatch:indexRollout=incidents=2`, then `=3`, then without the flag (docs/deploy.md).
+ * Value: comma-separated `table=count`, keeping only the first `count` indexes of that table's spec.
+ */
+export const INDEX_ROLLOUT_CONTEXT = "keywatch:indexRollout";
+
+/** Parses the rollout context; a malformed value fails the synth instead of deploying a surprise. */
+export function parseIndexRollout(value: unknown): Partial<Record<TableKey, number>> {
+  if (value === undefined || value === "") return {};
+  const limits: Partial<Record<TableKey, number>> = {};
+  for (const part of String(value).split(",")) {
+    const match = /^\s*([a-zA-Z]+)\s*=\s*(\d+)\s*$/.exec(part);
+    const table = match?.[1] as TableKey | undefined;
+    if (!match || !table || !(table in TABLES)) {
+      throw new Error(
+        `${INDEX_ROLLOUT_CONTEXT}: expected table=count pairs (tables: ${Object.keys(TABLES).join(", ")}), got "${part}"`,
+      );
+    }
+    limits[table] = Number(match[2]);
+  }
+  return limits;
+}
+
+/**
  * Everything that holds data or identity: tables, topics and their encryption key.
  * Retained on delete, so redeploying or deleting the stateless stack never loses incidents.
  */
@@ -38,9 +64,10 @@ export class StatefulStack extends Stack {
       }),
     );
 
+    const rollout = parseIndexRollout(this.node.tryGetContext(INDEX_ROLLOUT_CONTEXT));
     const tables = {} as KeywatchTables;
     for (const [key, spec] of Object.entries(TABLES) as [TableKey, TableSpec][]) {
-      tables[key] = this.tableFor(spec);
+      tables[key] = this.tableFor(spec, rollout[key]);
     }
     this.tables = tables;
 
@@ -49,7 +76,7 @@ export class StatefulStack extends Stack {
     this.operationsAlarms = this.topic("OperationsAlarms", "keywatch operations alarms");
   }
 
-  private tableFor(spec: TableSpec): Table {
+  private tableFor(spec: TableSpec, indexLimit?: number): Table {
     const attribute = (name: string) => ({ name, type: AttributeType.STRING });
     const table = new Table(this, `${spec.id}Table`, {
       partitionKey: attribute(spec.partitionKey),
@@ -63,7 +90,7 @@ export class StatefulStack extends Stack {
       ...(spec.ttlAttribute ? { timeToLiveAttribute: spec.ttlAttribute } : {}),
       ...(spec.stream ? { stream: StreamViewType.NEW_AND_OLD_IMAGES } : {}),
     });
-    for (const index of spec.indexes) {
+    for (const index of spec.indexes.slice(0, indexLimit ?? spec.indexes.length)) {
       table.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: attribute(index.partitionKey),

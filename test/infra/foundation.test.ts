@@ -2,11 +2,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Stack, Validations } from "aws-cdk-lib";
-import { Match } from "aws-cdk-lib/assertions";
+import { Match, Template } from "aws-cdk-lib/assertions";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
 import { TABLES } from "../../lambdas/adapters/table-specs.js";
+import { INDEX_ROLLOUT_CONTEXT, parseIndexRollout, StatefulStack } from "../../lib/stateful-stack.js";
 import { synthKeywatch } from "../support/synth.js";
 
 describe("cdk-nag", () => {
@@ -73,5 +74,36 @@ describe("stateless stack functions", () => {
     synthKeywatch().stateless.allResourcesProperties("AWS::Logs::LogGroup", {
       RetentionInDays: Match.anyValue(),
     });
+  });
+});
+
+describe("upgrading a deployed stack one index at a time", () => {
+  function incidentIndexes(rollout: string): string[] {
+    const withContext = new App({
+      outdir: mkdtempSync(join(tmpdir(), "rollout-")),
+      context: { [INDEX_ROLLOUT_CONTEXT]: rollout },
+    });
+    const template = Template.fromStack(new StatefulStack(withContext, "Stateful"));
+    const incidents = Object.values(template.findResources("AWS::DynamoDB::Table")).find(
+      (table) =>
+        JSON.stringify(table.Properties.KeySchema).includes('"pk"') &&
+        JSON.stringify(table.Properties.GlobalSecondaryIndexes ?? []).includes("byState"),
+    );
+    return ((incidents?.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[]).map(
+      (i) => i.IndexName,
+    );
+  }
+
+  it("keeps only the first indexes of a table's spec, one more per deploy", () => {
+    const all = TABLES.incidents.indexes.map((index) => index.name);
+    expect(incidentIndexes("incidents=1")).toEqual(all.slice(0, 1));
+    expect(incidentIndexes("incidents=2")).toEqual(all.slice(0, 2));
+    expect(incidentIndexes("")).toEqual(all);
+  });
+
+  it("fails the synth on a value it can't read", () => {
+    expect(() => parseIndexRollout("incident=2")).toThrow(/table=count/);
+    expect(() => parseIndexRollout("incidents")).toThrow(/table=count/);
+    expect(parseIndexRollout("incidents=2, keys=1")).toEqual({ incidents: 2, keys: 1 });
   });
 });
