@@ -735,14 +735,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       ? range.slice((page - 1) * perPage, page * perPage)
       : range.slice(-COMPARE_UNPAGED_COMMITS);
     const offset = paged ? (page - 1) * perPage : range.length - shown.length;
+    // A branch name's commit (the default branch's head) stands in as a sha derived from its name.
+    const below = /^[0-9a-f]{40}$/.test(parentOfFirst)
+      ? parentOfFirst
+      : createHash("sha1").update(`${repo}@${parentOfFirst}`).digest("hex");
     const commits = shown.map((c, i) =>
-      commitEntry(
-        repo,
-        c.sha,
-        i + offset === 0 ? parentOfFirst : (range[i + offset - 1]?.sha ?? parentOfFirst),
-      ),
+      commitEntry(repo, c.sha, i + offset === 0 ? below : (range[i + offset - 1]?.sha ?? below)),
     );
-    const head = range.at(-1)?.sha ?? parentOfFirst;
+    const head = range.at(-1)?.sha ?? below;
     const body = {
       ...structuredClone(compareExample),
       url: `${base}/repos/${repo}/compare/${basehead}`,

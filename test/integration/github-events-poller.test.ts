@@ -361,3 +361,171 @@ describe("new branches", () => {
     }).toEqual({ found: [keyHash(key)], repoLookups: 1, compares: 1 });
   });
 });
+
+/** One commit's diff touching `files` files of its own (GitHub refuses a diff over 300 files with 406). */
+function commitDiff(tag: string, files: number, keyLine?: string): string {
+  const sections = Array.from(
+    { length: files },
+    (_, i) =>
+      `diff --git a/${tag}/f${i}.ts b/${tag}/f${i}.ts\n--- a/${tag}/f${i}.ts\n+++ b/${tag}/f${i}.ts\n@@ -1 +1,2 @@\n x\n+export const v${i} = ${i};\n`,
+  );
+  if (keyLine)
+    sections.splice(
+      files >> 1,
+      0,
+      `diff --git a/.env b/.env\n--- a/.env\n+++ b/.env\n@@ -0,0 +1 @@\n+${keyLine}\n`,
+    );
+  return sections.join("");
+}
+
+/** A push of `commits` published as the newest event; returns the shas, oldest first. */
+function publishPush(repo: string, ref: string, before: string, commits: string[]): string[] {
+  const shas = commits.map((_, i) => `${String(i + 1)}`.padStart(2, "0").repeat(20));
+  standIn.addBranch(
+    repo,
+    before === "0".repeat(40) ? "main" : before,
+    commits.map((diff, i) => ({ sha: shas[i] as string, diff })),
+  );
+  standIn.publishRaw({
+    id: "99999999998",
+    type: "PushEvent",
+    repo: { id: 8, name: repo },
+    payload: { repository_id: 8, push_id: 2, ref, head: shas.at(-1), before },
+    public: true,
+    created_at: "2026-01-15T10:00:00Z",
+  });
+  return shas;
+}
+
+describe("truncated compares fall back to the push's commits", () => {
+  it("finds a key in the middle commit of a new branch whose compare answers 406", async () => {
+    // Arrange: 3 commits of 120 files each (360 > GitHub's 300: the compare is refused), key in the middle one.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/big", "refs/heads/import", "0".repeat(40), [
+      commitDiff("a", 120),
+      commitDiff("b", 120, `SMELTER_API_KEY=${key}`),
+      commitDiff("c", 120),
+    ]);
+    const { deps, recorder } = setup();
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert: repo lookup, the refused compare, one page of commits, three commit diffs (+ 1 events page).
+    const found = recorder.findings.find((f) => f.keyHash === keyHash(key));
+    expect({
+      commit: found?.location.commit,
+      url: found?.location.url,
+      comparesTruncated: counters.comparesTruncated,
+      commitDiffs: counters.commitDiffs,
+      pushesScanned: counters.pushesScanned,
+      fallbacksFinished: counters.fallbacksFinished,
+      apiCalls: counters.apiCalls,
+      requests: standIn.requests.length,
+      refused: standIn.requests.filter((r) => r.status === 406).length,
+    }).toEqual({
+      commit: shas[1],
+      url: expect.stringContaining(`/acme/big/blob/${shas[1]}/.env#L1`),
+      comparesTruncated: 1,
+      commitDiffs: 3,
+      pushesScanned: 1,
+      fallbacksFinished: 1,
+      apiCalls: 7,
+      requests: 7,
+      refused: 1,
+    });
+  });
+
+  it("resumes a fallback the budget cut short in the next run, and finds the key then", async () => {
+    // Arrange: 3 commits of 160 files; the key in the oldest; a budget of 5 calls a run.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/big", "refs/heads/import", "0".repeat(40), [
+      commitDiff("a", 160, `SMELTER_API_KEY=${key}`),
+      commitDiff("b", 160),
+      commitDiff("c", 160),
+    ]);
+    const { deps, recorder, clock } = setup({ maxApiCalls: 5 });
+
+    // Act
+    const first = await pollEvents(deps);
+    const afterFirst = recorder.findings.length;
+    clock.advance(61_000);
+    const second = await pollEvents(deps);
+
+    // Assert: each commit diffed once; run 2 compares only what is left (still over 300 files: 406 again).
+    const commitRequests = shas.map((sha) => standIn.count(`/repos/acme/big/commits/${sha}`));
+    expect({
+      firstRun: [first.apiCalls, first.commitDiffs, first.pushesResuming, first.backlog, afterFirst],
+      secondRun: [second.apiCalls, second.commitDiffs, second.pushesScanned, second.backlog],
+      found: recorder.findings.map((f) => [f.keyHash, f.location.commit]),
+      commitRequests,
+      resumedCompare: standIn.count(`/repos/acme/big/compare/main...${shas[1]}`),
+      requests: standIn.requests.length,
+    }).toEqual({
+      firstRun: [5, 1, 1, 1, 0],
+      secondRun: [5, 2, 1, 0],
+      found: [[keyHash(key), shas[0]]],
+      commitRequests: [1, 1, 1],
+      resumedCompare: 2,
+      requests: 10,
+    });
+  });
+
+  it("records a commit whose own diff is too large as unreachable and still scans the others", async () => {
+    // Arrange: the oldest commit alone is over 300 files; the key sits in the newest.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    publishPush("acme/big", "refs/heads/main", "f".repeat(40), [
+      commitDiff("a", 350),
+      commitDiff("b", 10),
+      commitDiff("c", 10, `SMELTER_API_KEY=${key}`),
+    ]);
+    const { deps, recorder } = setup();
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert
+    expect({
+      found: recorder.findings.map((f) => f.keyHash),
+      commitDiffs: counters.commitDiffs,
+      commitsUnreachable: counters.commitsUnreachable,
+      pushesScanned: counters.pushesScanned,
+      pushesUnreachable: counters.pushesUnreachable,
+      apiCalls: [counters.apiCalls, standIn.requests.length],
+    }).toEqual({
+      found: [keyHash(key)],
+      commitDiffs: 2,
+      commitsUnreachable: 1,
+      pushesScanned: 1,
+      pushesUnreachable: 0,
+      apiCalls: [6, 6],
+    });
+  });
+
+  it("falls back on an ordinary push whose compare is over the poller's caps, finding a key past them", async () => {
+    // Arrange: 2 commits of 40 files (81 in all, within GitHub's limits); the poller keeps 50 files
+    // of a diff, and the key is the newer commit's 21st file, past the cut.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/app", "refs/heads/main", "e".repeat(40), [
+      commitDiff("aa", 40),
+      commitDiff("zz", 40, `SMELTER_API_KEY=${key}`),
+    ]);
+    const { deps, recorder } = setup();
+    deps.api = createGitHubEventsApi(client, { maxDiffFiles: 50 });
+    deps.settings = { ...deps.settings, maxDiffFiles: 50 };
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert
+    expect({
+      found: recorder.findings.map((f) => [f.keyHash, f.location.commit]),
+      comparesTruncated: counters.comparesTruncated,
+      commitDiffs: counters.commitDiffs,
+    }).toEqual({ found: [[keyHash(key), shas[1]]], comparesTruncated: 1, commitDiffs: 2 });
+  });
+});
