@@ -39,6 +39,8 @@ export interface FirehoseOptions {
   /** One push in this many carries a planted key (default 500); 0 plants none. */
   plantEvery?: number;
   prefix?: string;
+  /** Supplies each planted key (e.g. keys issued to owners, so their emails can be timed); generated otherwise. */
+  plantedKey?: () => string | undefined;
   /** Owners whose pushes are a share of the feed (watch lists): `watchedPushShare` of all pushes. */
   watchedOwners?: readonly string[];
   watchedPushShare?: number;
@@ -203,7 +205,7 @@ export function createFirehose(options: FirehoseOptions = {}): Firehose {
     // A too-large push can be diffed commit by commit: its key sits below the head.
     const plantable = !push.failure || push.failure === "too_large";
     if (plantEvery > 0 && plantable && (pushCount % plantEvery === 0 || push.failure === "too_large")) {
-      const key = generateKey(prefix);
+      const key = options.plantedKey?.() ?? generateKey(prefix);
       const at = push.commits.length > 1 ? Math.floor(random() * (push.commits.length - 1)) : 0;
       const commit = push.commits[at]?.sha ?? push.head;
       push.planted = { key, keyHash: keyHash(key), path: ".env", commit };
