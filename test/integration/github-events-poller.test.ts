@@ -528,4 +528,101 @@ describe("truncated compares fall back to the push's commits", () => {
       commitDiffs: counters.commitDiffs,
     }).toEqual({ found: [[keyHash(key), shas[1]]], comparesTruncated: 1, commitDiffs: 2 });
   });
+
+  it("pages through a long push's commits and gives up the oldest beyond the bound, counted", async () => {
+    // Arrange: 260 commits of 2 files (GitHub refuses the compare); the fallback covers the newest 150.
+    await startWith(0, 0, 0);
+    const commits = Array.from({ length: 260 }, (_, i) => commitDiff(`l${i}`, 2));
+    const shas = publishLongPush("acme/long", commits);
+    const { deps } = setup({ maxApiCalls: 1000 });
+    deps.api = createGitHubEventsApi(client, { maxFallbackCommits: 150 });
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert: pages 1 (the count), 2 (the commit below the covered ones), 3; the newest 150 commits diffed once.
+    const diffed = shas.filter((sha) => standIn.count(`/repos/acme/long/commits/${sha}`) === 1);
+    expect({
+      commitDiffs: counters.commitDiffs,
+      commitsGivenUp: counters.commitsGivenUp,
+      diffed: [diffed.length, diffed[0], diffed.at(-1)],
+      pages: standIn.requests.filter((r) => r.path.includes("/compare/") && r.query).map((r) => r.query),
+      apiCalls: [counters.apiCalls, standIn.requests.length],
+      pushesScanned: counters.pushesScanned,
+    }).toEqual({
+      commitDiffs: 150,
+      commitsGivenUp: 110,
+      diffed: [150, shas[110], shas[259]],
+      pages: ["?per_page=100&page=1", "?per_page=100&page=2", "?per_page=100&page=3"],
+      apiCalls: [156, 156],
+      pushesScanned: 1,
+    });
+  });
+
+  it("resumes across a page boundary from the parent of the oldest commit diffed", async () => {
+    // Arrange: a push of 250 commits of 2 files onto main, the key in the oldest; 54 calls a run: the
+    // 1st run diffs the 50 commits of page 3, and stops when page 2 would be read.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const commits = Array.from({ length: 250 }, (_, i) =>
+      i === 0 ? commitDiff("l0", 1, `SMELTER_API_KEY=${key}`) : commitDiff(`l${i}`, 2),
+    );
+    const before = "b".repeat(40);
+    const shas = publishLongPush("acme/long", commits, before);
+    const { deps, recorder, clock } = setup({ maxApiCalls: 54 });
+    deps.api = createGitHubEventsApi(client, { maxFallbackCommits: 250 });
+
+    // Act: run 2 resumes at commit 200 (406 again), run 3 at commit 150 (300 files: served whole).
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      runs.push(await pollEvents(deps));
+      clock.advance(61_000);
+    }
+
+    // Assert
+    const perCommit = shas.map((sha) => standIn.count(`/repos/acme/long/commits/${sha}`));
+    expect({
+      commitDiffs: runs.map((r) => r.commitDiffs),
+      scanned: runs.map((r) => r.pushesScanned),
+      resumedFrom: [
+        standIn.count(`/repos/acme/long/compare/${before}...${shas[199]}`) > 0,
+        standIn.count(`/repos/acme/long/compare/${before}...${shas[149]}`),
+      ],
+      found: recorder.findings.map((f) => [f.keyHash, f.location.commit]),
+      diffedOnce: perCommit.slice(150).every((n) => n === 1),
+      olderNeverDiffed: perCommit.slice(0, 150).every((n) => n === 0),
+    }).toEqual({
+      commitDiffs: [50, 50, 0],
+      scanned: [0, 0, 1],
+      resumedFrom: [true, 1],
+      found: [[keyHash(key), shas[149]]],
+      diffedOnce: true,
+      olderNeverDiffed: true,
+    });
+  });
 });
+
+/** A new branch of many commits (shas numbered from 1), published as the newest event. */
+function publishLongPush(repo: string, commits: string[], before = "0".repeat(40)): string[] {
+  const shas = commits.map((_, i) => (i + 1).toString(16).padStart(40, "0"));
+  standIn.addBranch(
+    repo,
+    before === "0".repeat(40) ? "main" : before,
+    commits.map((diff, i) => ({ sha: shas[i] as string, diff })),
+  );
+  standIn.publishRaw({
+    id: "99999999997",
+    type: "PushEvent",
+    repo: { id: 9, name: repo },
+    payload: {
+      repository_id: 9,
+      push_id: 3,
+      ref: "refs/heads/import",
+      head: shas.at(-1),
+      before,
+    },
+    public: true,
+    created_at: "2026-01-15T10:00:00Z",
+  });
+  return shas;
+}
