@@ -226,6 +226,7 @@ async function run(scenario: (typeof SCENARIOS)[number], endpoint: string, index
     simulatedSecondsPushToFindingP50: Math.round(percentile(latencies, 50)),
     simulatedSecondsPushToFindingMax: Math.round(Math.max(...latencies, 0)),
     plantedIssuedToOwners: issuedPlanted.length,
+    issuedKeysFound: issuedPlanted.filter((p) => foundAt.has(p.planted?.keyHash ?? "")).length,
     ownersEmailed: emailed.length,
     pushToEmail: {
       publishToFindingSimulatedSeconds: spread(emailed.map((e) => e.detect)),
