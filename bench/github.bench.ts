@@ -235,7 +235,10 @@ async function run(scenario: (typeof SCENARIOS)[number], endpoint: string, index
     },
     truncatedCompares: {
       pushesPublished: firehose.pushes.filter((p) => p.failure === "too_large").length,
-      seen: sum.comparesTruncated ?? 0,
+      // Distinct 406 pushes whose diff the poller asked for; each carries a key below its head.
+      pushesReached: truncatedPlanted.filter((p) => p.attempts > 0).length,
+      // Per run: a resumed push whose narrowed compare is still truncated counts again.
+      seenByRuns: sum.comparesTruncated ?? 0,
       finished: sum.fallbacksFinished ?? 0,
       resumedLater: sum.pushesResuming ?? 0,
       commitDiffs: sum.commitDiffs ?? 0,
