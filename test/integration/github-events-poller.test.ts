@@ -378,9 +378,9 @@ function commitDiff(tag: string, files: number, keyLine?: string): string {
   return sections.join("");
 }
 
-/** A push of `commits` published as the newest event; returns the shas, oldest first. */
+/** A push of `commits` published as the newest event; returns their shas (numbered from 1), oldest first. */
 function publishPush(repo: string, ref: string, before: string, commits: string[]): string[] {
-  const shas = commits.map((_, i) => `${String(i + 1)}`.padStart(2, "0").repeat(20));
+  const shas = commits.map((_, i) => (i + 1).toString(16).padStart(40, "0"));
   standIn.addBranch(
     repo,
     before === "0".repeat(40) ? "main" : before,
@@ -533,7 +533,7 @@ describe("truncated compares fall back to the push's commits", () => {
     // Arrange: 260 commits of 2 files (GitHub refuses the compare); the fallback covers the newest 150.
     await startWith(0, 0, 0);
     const commits = Array.from({ length: 260 }, (_, i) => commitDiff(`l${i}`, 2));
-    const shas = publishLongPush("acme/long", commits);
+    const shas = publishPush("acme/long", "refs/heads/import", "0".repeat(40), commits);
     const { deps } = setup({ maxApiCalls: 1000 });
     deps.api = createGitHubEventsApi(client, { maxFallbackCommits: 150 });
 
@@ -568,7 +568,7 @@ describe("truncated compares fall back to the push's commits", () => {
       i === 0 ? commitDiff("l0", 1, `SMELTER_API_KEY=${key}`) : commitDiff(`l${i}`, 2),
     );
     const before = "b".repeat(40);
-    const shas = publishLongPush("acme/long", commits, before);
+    const shas = publishPush("acme/long", "refs/heads/main", before, commits);
     const { deps, recorder, clock } = setup({ maxApiCalls: 54 });
     deps.api = createGitHubEventsApi(client, { maxFallbackCommits: 250 });
 
@@ -601,28 +601,3 @@ describe("truncated compares fall back to the push's commits", () => {
     });
   });
 });
-
-/** A new branch of many commits (shas numbered from 1), published as the newest event. */
-function publishLongPush(repo: string, commits: string[], before = "0".repeat(40)): string[] {
-  const shas = commits.map((_, i) => (i + 1).toString(16).padStart(40, "0"));
-  standIn.addBranch(
-    repo,
-    before === "0".repeat(40) ? "main" : before,
-    commits.map((diff, i) => ({ sha: shas[i] as string, diff })),
-  );
-  standIn.publishRaw({
-    id: "99999999997",
-    type: "PushEvent",
-    repo: { id: 9, name: repo },
-    payload: {
-      repository_id: 9,
-      push_id: 3,
-      ref: "refs/heads/import",
-      head: shas.at(-1),
-      before,
-    },
-    public: true,
-    created_at: "2026-01-15T10:00:00Z",
-  });
-  return shas;
-}
