@@ -601,3 +601,40 @@ describe("truncated compares fall back to the push's commits", () => {
     });
   });
 });
+
+describe("a fallback interrupted", () => {
+  it("keeps what it read at a rate limit mid-fallback and resumes after the reset from the commit it stopped at", async () => {
+    // Arrange: 3 commits of 120 files (406 compare), key in the oldest; the 2nd newest meets a primary limit.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/big", "refs/heads/main", "d".repeat(40), [
+      commitDiff("a", 120, `SMELTER_API_KEY=${key}`),
+      commitDiff("b", 120),
+      commitDiff("c", 120),
+    ]);
+    standIn.injectFault({
+      path: `/repos/acme/big/commits/${shas[1]}`,
+      kind: "primary_limit",
+      retryAfter: 600,
+    });
+    const { deps, recorder, clock } = setup();
+
+    // Act
+    const limited = await pollEvents(deps);
+    clock.advance(11 * 60_000);
+    const after = await pollEvents(deps);
+
+    // Assert: after the reset, what is left (2 commits, 241 files) fits one compare: the key is found at its head.
+    expect({
+      limited: [limited.stopped, limited.commitDiffs, limited.pushesResuming, limited.backlog],
+      after: [after.stopped, after.pushesScanned, after.backlog],
+      found: recorder.findings.map((f) => [f.keyHash, f.location.commit]),
+      perCommit: shas.map((sha) => standIn.count(`/repos/acme/big/commits/${sha}`)),
+    }).toEqual({
+      limited: ["rate_limited", 1, 1, 1],
+      after: [undefined, 1, 0],
+      found: [[keyHash(key), shas[1]]],
+      perCommit: [0, 1, 1],
+    });
+  });
+});
