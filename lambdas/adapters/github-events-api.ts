@@ -46,7 +46,12 @@ export const DEFAULT_MAX_FALLBACK_COMMITS = 250;
 export const DEFAULT_PUSH_DIFF_MAX_CALLS = 10;
 
 /** The budget ran out: the push waits for a later run, narrowed to what is left. */
-class BudgetSpent extends Error {}
+class BudgetSpentError extends Error {
+  constructor() {
+    super("the push's call budget is spent");
+    this.name = "BudgetSpentError";
+  }
+}
 
 function header(headers: Record<string, unknown>, name: string): string | undefined {
   const value = headers[name];
@@ -88,9 +93,8 @@ export function createGitHubEventsApi(client: GitHubClient, options: EventsApiOp
       get made() {
         return made;
       },
-      left: () => maxCalls - made,
       async spend<T>(request: () => Promise<T>): Promise<T> {
-        if (made >= maxCalls) throw new BudgetSpent();
+        if (made >= maxCalls) throw new BudgetSpentError();
         made++;
         return request();
       },
@@ -253,7 +257,7 @@ export function createGitHubEventsApi(client: GitHubClient, options: EventsApiOp
           parts.push({ commit: sha, text });
           report.commitDiffs++;
         } catch (error) {
-          if (error instanceof BudgetSpent) throw error;
+          if (error instanceof BudgetSpentError) throw error;
           const failure = classifyGitHubError(error);
           if (failure.kind !== "unreachable") throw error;
           report.commitsUnreachable.push({ sha, reason: failure.reason });
@@ -261,7 +265,7 @@ export function createGitHubEventsApi(client: GitHubClient, options: EventsApiOp
       }
       return finish();
     } catch (error) {
-      if (error instanceof BudgetSpent) return finish("budget");
+      if (error instanceof BudgetSpentError) return finish("budget");
       const stop = client.stopErrorFor(error);
       const failure = classifyGitHubError(error);
       if (failure.kind === "transient" && stop?.reason !== "deadline") return finish("transient");
@@ -341,7 +345,7 @@ export function createGitHubEventsApi(client: GitHubClient, options: EventsApiOp
         const kept = capped.text ? [{ commit: push.head, text: capped.text }] : [];
         return await commitFallback(owner, repo, push, base, "over_caps", kept, calls);
       } catch (error) {
-        if (error instanceof BudgetSpent) {
+        if (error instanceof BudgetSpentError) {
           // Not even the compare fitted: the push waits whole (a new branch with its base resolved).
           return diffResult([], calls, {
             rest: { push: base === undefined ? push : { ...push, before: base }, reason: "budget" },
