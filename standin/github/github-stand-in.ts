@@ -284,6 +284,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   }
   if (options.publishAll) publish(pending.length);
   for (const file of stream.codeFiles) codeFiles.push({ ...file, sha: blobSha(file.content) });
+  // The stream's multi-commit new branches, served commit by commit (diffs as planted by then).
+  for (const branch of stream.branches ?? []) {
+    branches.push({
+      repo: branch.repo,
+      base: branch.base,
+      commits: branch.commits.map((sha) => ({ sha, diff: diffs.get(`${branch.repo}@${sha}`) ?? "" })),
+    });
+  }
 
   function rateHeaders(resource: "core" | "search", count: boolean): Record<string, string> {
     const r = rate[resource];

@@ -331,6 +331,38 @@ describe("coverage and budget", () => {
 });
 
 describe("new branches", () => {
+  it("finds the recorded stream's new-branch key, planted in a commit below the head, at the branch's head", async () => {
+    // Arrange: the 7th planted key of a recorded-shape stream goes to a new branch of 2-3 commits.
+    const stream = await startWith(70, 7);
+    const planted = stream.planted[6];
+    const branch = stream.branches.find((b) => b.commits.at(-1) === planted?.commit);
+    const { deps, recorder } = setup();
+
+    // Act
+    await pollEvents(deps);
+
+    // Assert
+    const found = recorder.findings.find((f) => f.keyHash === planted?.keyHash);
+    expect({
+      commitsInBranch: (branch?.commits.length ?? 0) >= 2,
+      keyOnlyBelowHead: !(stream.diffs.get(`${planted?.repo}@${planted?.commit}`) ?? "").includes(
+        planted?.key ?? "-",
+      ),
+      location: found?.location,
+    }).toEqual({
+      commitsInBranch: true,
+      keyOnlyBelowHead: true,
+      location: {
+        repo: planted?.repo,
+        commit: planted?.commit,
+        path: planted?.path,
+        line: planted?.line,
+        url: planted?.url,
+        kind: "push",
+      },
+    });
+  });
+
   it("diffs a new branch against the repository's default branch, so a key in an earlier commit is found", async () => {
     // Arrange: a new-branch push whose head commit is clean, with a key in an earlier commit of the branch.
     const stream = await startWith(40, 0, 0);
