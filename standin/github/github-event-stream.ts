@@ -267,7 +267,9 @@ export function createRecordedShapeEventStream(options: EventStreamOptions): Rec
             branchPlant && i === 0 && key ? { key, fileIndex: 0, lineIndex: 2 } : undefined,
           ),
         );
-        earlier.forEach((commit, i) => diffs.set(`${repoName}@${below[i]}`, commit.diff));
+        earlier.forEach((commit, i) => {
+          diffs.set(`${repoName}@${below[i]}`, commit.diff);
+        });
         // Compared with the default branch: every commit of the branch.
         diffs.set(`${repoName}@main...${head}`, earlier.map((c) => c.diff).join("") + built.diff);
         branches.push({ repo: repoName, base: "main", commits: [...below, head] });
