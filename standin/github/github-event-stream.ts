@@ -161,6 +161,29 @@ function buildDiff(
   };
 }
 
+/** A key planted in a push: found in the compare, at the pushed head's blob. */
+function pushPlant(
+  key: string,
+  eventId: string,
+  repo: string,
+  head: string,
+  path: string,
+  line: number,
+): PlantedKey {
+  return {
+    key,
+    keyHash: keyHash(key),
+    eventId,
+    eventType: "PushEvent",
+    kind: "push",
+    repo,
+    commit: head,
+    path,
+    line,
+    url: `https://github.com/${repo}/blob/${head}/${path}#L${line}`,
+  };
+}
+
 function strip(payload: Record<string, unknown>): Record<string, unknown> {
   const { repository: _r, sender: _s, organization: _o, installation: _i, enterprise: _e, ...rest } = payload;
   return rest;
@@ -275,33 +298,11 @@ export function createRecordedShapeEventStream(options: EventStreamOptions): Rec
         branches.push({ repo: repoName, base: "main", commits: [...below, head] });
         const oldest = earlier[0];
         if (branchPlant && key && oldest?.path && oldest.line) {
-          planted.push({
-            key,
-            keyHash: keyHash(key),
-            eventId: id,
-            eventType: type,
-            kind: "push",
-            repo: repoName,
-            commit: head,
-            path: oldest.path,
-            line: oldest.line,
-            url: `https://github.com/${repoName}/blob/${head}/${oldest.path}#L${oldest.line}`,
-          });
+          planted.push(pushPlant(key, id, repoName, head, oldest.path, oldest.line));
         }
       }
       if (key && !branchPlant && built.path && built.line) {
-        planted.push({
-          key,
-          keyHash: keyHash(key),
-          eventId: id,
-          eventType: type,
-          kind: "push",
-          repo: repoName,
-          commit: head,
-          path: built.path,
-          line: built.line,
-          url: `https://github.com/${repoName}/blob/${head}/${built.path}#L${built.line}`,
-        });
+        planted.push(pushPlant(key, id, repoName, head, built.path, built.line));
         codeFiles.push({
           repo: repoName,
           path: built.path,
