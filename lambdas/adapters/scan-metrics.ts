@@ -30,6 +30,14 @@ export function addPollMetrics(metrics: Metrics, counters: PollCounters & { http
   count("PushesGivenUp", counters.pushesGivenUp);
   count("PushesDropped", counters.pushesDropped);
   count("Backlog", counters.backlog);
+  // Truncated compares (406 or over the caps) covered commit by commit.
+  count("ComparesTruncated", counters.comparesTruncated);
+  count("CommitDiffs", counters.commitDiffs);
+  count("CommitsUnreachable", counters.commitsUnreachable);
+  count("CommitsGivenUp", counters.commitsGivenUp);
+  count("FallbackApiCalls", counters.fallbackApiCalls);
+  count("FallbacksFinished", counters.fallbacksFinished);
+  count("PushesResuming", counters.pushesResuming);
   addRunMetrics(metrics, counters);
 }
 

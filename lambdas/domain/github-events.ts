@@ -74,16 +74,21 @@ export interface ScannableText {
   commit?: string;
 }
 
-/** A push whose diff must be fetched (one API call). */
+/** A push whose diff must be fetched. */
 export interface PushToScan {
   eventId: string;
   repo: string;
   ref: string;
+  /** The newest commit to diff: the pushed head, or for a resumed fallback the newest commit not yet diffed. */
   head: string;
+  /**
+   * What the diff is compared with: the commit before the push (40 zeros for a new branch), or for a
+   * resumed fallback the base already resolved (the default branch, or the commit below the covered ones).
+   */
   before: string;
   /** Earlier fetches that failed transiently (5xx, timeout). */
   attempts?: number;
-  /** ISO time before which a failed push is not fetched again (backoff). */
+  /** ISO time before which a failed push is not fetched again (backoff); set too on a resumed fallback. */
   retryAt?: string;
 }
 
@@ -271,9 +276,16 @@ export interface PushPlan {
   deferred: PushToScan[];
 }
 
-/** The fetch order: priority tier, then newest event first. */
+/**
+ * The fetch order: priority tier, then work already started (a push with `retryAt`: a backoff retry
+ * or a fallback resumed where a run's budget ended), then the newest event first. Started work goes
+ * first so the calls already spent on it aren't wasted by newer pushes pushing it off the backlog.
+ */
 export function byFetchOrder(a: PushToScan, b: PushToScan): number {
-  return pushPriority(a) - pushPriority(b) || compareEventIds(b.eventId, a.eventId);
+  const started = (push: PushToScan) => (push.retryAt === undefined ? 1 : 0);
+  return (
+    pushPriority(a) - pushPriority(b) || started(a) - started(b) || compareEventIds(b.eventId, a.eventId)
+  );
 }
 
 /** Orders pushes by priority (newest first within a tier) and takes as many as the budget allows. */

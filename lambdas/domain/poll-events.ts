@@ -16,8 +16,6 @@ import {
 import { scanBuffer } from "./key-scanner.js";
 import { scanFreeText } from "./text-normalisation.js";
 
-const NEW_BRANCH = /^0{40}$/;
-
 /** Why a run stopped talking to GitHub before its work was done. */
 export type StopReason = "rate_limited" | "unavailable" | "deadline" | "unauthorized";
 
@@ -36,6 +34,8 @@ export class GitHubRunStoppedError extends Error {
     this.retryAt = options?.retryAt;
   }
   readonly retryAt: Date | undefined;
+  /** Calls the interrupted operation had made (a push's diff sets it), so budgets stay exact. */
+  apiCalls?: number;
 }
 
 export interface EventsPage {
@@ -47,21 +47,74 @@ export interface EventsPage {
   hasNext: boolean;
 }
 
+/** One diff text and the commit its findings point at (the push's head for a compare). */
+export interface DiffPart {
+  commit: string;
+  text: string;
+}
+
 /**
- * One push's diff, classified: the text; `unreachable` for this push only (blocked, DMCA, gone,
- * too large: retrying won't help); `retry` for a transient failure (5xx, timeout) worth a later try.
- * A failure that concerns the whole run (rate limit, 401, deadline) throws GitHubRunStoppedError.
+ * How a truncated compare was covered (docs/github-scanners.md, "New branches and truncated
+ * compares"): GitHub refused its diff (406 `too_large`) or it was over our caps, so the push's
+ * commits were listed and diffed one by one, newest first.
+ */
+export interface CommitFallback {
+  truncation: "too_large" | "over_caps";
+  /** Commits the compare covers (`total_commits`). */
+  commitsListed: number;
+  /** Commit diffs fetched and scanned by this call. */
+  commitDiffs: number;
+  /** Commits whose own diff can't be read (406, 404, 451 ...): that commit only. */
+  commitsUnreachable: { sha: string; reason: string }[];
+  /** Oldest commits beyond the fallback's bound: never fetched, counted. */
+  commitsGivenUp: number;
+  /** Calls spent on the fallback (commit-list pages and commit diffs). */
+  apiCalls: number;
+}
+
+/** Why part of a push's diff waits for a later run. */
+export type RestReason = "budget" | "transient" | "stopped";
+
+/**
+ * One push's diff, classified: the text; `unreachable` for this push only (blocked, DMCA, gone:
+ * retrying won't help); `retry` for a transient failure (5xx, timeout) worth a later try. Every
+ * variant says how many GitHub calls it made (`apiCalls`: all of them count against the budget).
+ * A failure that concerns the whole run (rate limit, 401, deadline) throws GitHubRunStoppedError,
+ * unless it came mid-fallback: then the parts already read are returned with `rest` and `stop`.
  */
 export type DiffResult =
-  | { kind: "diff"; text: string }
-  | { kind: "unreachable"; reason: string }
-  | { kind: "retry"; reason: string };
+  | {
+      kind: "diff";
+      /** Every part's text one after another (for callers that don't need per-commit locations). */
+      text: string;
+      parts: DiffPart[];
+      apiCalls: number;
+      /** Set when the compare was truncated and the push's commits were diffed instead. */
+      fallback?: CommitFallback;
+      /**
+       * What this call didn't cover, as the same push narrowed to it (`before` = the base already
+       * resolved, `head` = the newest commit not yet diffed): a later run resumes from there.
+       */
+      rest?: { push: PushToScan; reason: RestReason };
+      /** The run-wide stop met mid-fallback (reason `stopped`). */
+      stop?: GitHubRunStoppedError;
+    }
+  | { kind: "unreachable"; reason: string; apiCalls: number }
+  | { kind: "retry"; reason: string; apiCalls: number };
+
+export interface PushDiffOptions {
+  /** GitHub calls this push may use (the run's remaining budget); the fallback stops there. */
+  maxCalls?: number;
+}
 
 /** The GitHub calls the poller makes (lambdas/adapters/github-events-api.ts). */
 export interface EventsApi {
   listPublicEvents(input: { page: number; perPage: number; etag?: string }): Promise<EventsPage>;
-  /** The push's diff: one compare call; a new branch: its repo's default branch, then default...head. */
-  pushDiff(push: PushToScan): Promise<DiffResult>;
+  /**
+   * The push's diff: one compare call; a new branch: its repo's default branch, then default...head;
+   * a truncated compare: the push's commits, newest first, within `maxCalls`.
+   */
+  pushDiff(push: PushToScan, options?: PushDiffOptions): Promise<DiffResult>;
 }
 
 export interface PollerCursor {
@@ -170,6 +223,20 @@ export interface PollCounters {
   pushesDropped: number;
   /** Pushes waiting in the backlog after the run. */
   backlog: number;
+  /** Compares found truncated (406 `too_large`, or over the caps): their commits were diffed instead. */
+  comparesTruncated: number;
+  /** Single-commit diffs fetched by those fallbacks. */
+  commitDiffs: number;
+  /** Commits whose own diff couldn't be read (that commit only). */
+  commitsUnreachable: number;
+  /** Commits beyond a fallback's bound (the oldest of a very long push), never fetched. */
+  commitsGivenUp: number;
+  /** Calls the fallbacks spent (commit-list pages, commit diffs). */
+  fallbackApiCalls: number;
+  /** Truncated pushes whose fallback reached its last commit this run. */
+  fallbacksFinished: number;
+  /** Pushes partly diffed, kept in the backlog narrowed to what is left (budget or a run stop). */
+  pushesResuming: number;
   /** The poll was skipped: GitHub's X-Poll-Interval (or a rate-limit reset) hasn't passed. */
   tooEarly: boolean;
   skipped?: SkipReason;
@@ -200,6 +267,13 @@ export function emptyPollCounters(): PollCounters {
     pushesGivenUp: 0,
     pushesDropped: 0,
     backlog: 0,
+    comparesTruncated: 0,
+    commitDiffs: 0,
+    commitsUnreachable: 0,
+    commitsGivenUp: 0,
+    fallbackApiCalls: 0,
+    fallbacksFinished: 0,
+    pushesResuming: 0,
     tooEarly: false,
   };
 }
@@ -216,6 +290,46 @@ function scanText(item: ScannableText, repo: string, prefixes: readonly string[]
     if (item.commit) location.commit = item.commit;
     return finding(f.keyHash, f.redacted, location, seenAt);
   });
+}
+
+/**
+ * Findings in a push's diff parts, each pointing at the part's commit (the head for a compare, the
+ * commit itself for a truncated compare's fallback), with the poller's caps applied to every part.
+ */
+export function scanPushDiff(
+  push: PushToScan,
+  parts: readonly DiffPart[],
+  settings: Pick<PollSettings, "prefixes" | "maxDiffFiles" | "maxDiffBytes" | "webUrl">,
+  seenAt: string,
+): { findings: Finding[]; bytesScanned: number; truncated: number } {
+  const findings: Finding[] = [];
+  let bytesScanned = 0;
+  let truncated = 0;
+  for (const part of parts) {
+    const capped = capDiff(part.text, { maxFiles: settings.maxDiffFiles, maxBytes: settings.maxDiffBytes });
+    if (capped.truncated) truncated++;
+    bytesScanned += Buffer.byteLength(capped.text, "utf8");
+    for (const f of scanBuffer(capped.text, { prefixes: settings.prefixes, mode: "diff" })) {
+      const location: Location = { repo: push.repo, commit: part.commit, kind: "push" };
+      if (f.path) {
+        location.path = f.path;
+        location.line = f.line;
+        location.url = blobUrl(settings.webUrl, push.repo, part.commit, f.path, f.line);
+      } else {
+        location.url = `${settings.webUrl}/${push.repo}/commit/${part.commit}`;
+      }
+      findings.push(finding(f.keyHash, f.redacted, location, seenAt));
+    }
+  }
+  return { findings, bytesScanned, truncated };
+}
+
+function countFallback(counters: PollCounters, fallback: CommitFallback): void {
+  counters.comparesTruncated++;
+  counters.commitDiffs += fallback.commitDiffs;
+  counters.commitsUnreachable += fallback.commitsUnreachable.length;
+  counters.commitsGivenUp += fallback.commitsGivenUp;
+  counters.fallbackApiCalls += fallback.apiCalls;
 }
 
 interface FetchedEvents {
@@ -348,20 +462,23 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
   let stop: GitHubRunStoppedError | undefined;
   for (const push of plan.fetch) {
     // What isn't fetched stays in the backlog (saveBacklog keeps every push not done).
-    if (stop || counters.apiCalls >= settings.maxApiCalls) break;
+    const callsLeft = settings.maxApiCalls - counters.apiCalls;
+    if (stop || callsLeft < 1) break;
     let result: DiffResult;
     try {
-      // A new branch costs two calls: its repository's default branch, then the compare.
-      counters.apiCalls += NEW_BRANCH.test(push.before) ? 2 : 1;
-      result = await deps.api.pushDiff(push);
+      // Every call the diff makes counts: the repo lookup, the compare, a fallback's pages and commits.
+      result = await deps.api.pushDiff(push, { maxCalls: callsLeft });
+      counters.apiCalls += result.apiCalls;
     } catch (error) {
       if (error instanceof GitHubRunStoppedError) {
+        counters.apiCalls += error.apiCalls ?? 1;
         stop = error;
         counters.stopped = error.reason;
         break;
       }
       // Anything else about one push (a bug, a body we can't read) is that push's problem only.
-      result = { kind: "retry", reason: "error" };
+      counters.apiCalls += 1;
+      result = { kind: "retry", reason: "error", apiCalls: 1 };
     }
     if (result.kind === "unreachable") {
       counters.pushesUnreachable++;
@@ -370,34 +487,44 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
       continue;
     }
     if (result.kind === "retry") {
-      const attempts = (push.attempts ?? 0) + 1;
-      if (attempts >= settings.maxDiffAttempts) {
-        counters.pushesGivenUp++;
-        done.push(push);
-      } else {
-        counters.pushesRetrying++;
-        const backoff = settings.diffRetryBaseMs * 4 ** (attempts - 1);
-        retryLater.push({ ...push, attempts, retryAt: new Date(started.getTime() + backoff).toISOString() });
+      retryOrGiveUp(push);
+      continue;
+    }
+    const scanned = scanPushDiff(push, result.parts, settings, seenAt);
+    findings.push(...scanned.findings);
+    counters.diffsTruncated += scanned.truncated;
+    counters.bytesScanned += scanned.bytesScanned;
+    if (result.fallback) countFallback(counters, result.fallback);
+    if (result.rest) {
+      // Part of the push waits: narrowed to what is left, so a later run resumes where this one stopped.
+      if (result.rest.reason === "transient") retryOrGiveUp(result.rest.push);
+      else {
+        counters.pushesResuming++;
+        // Due at once, and ranked ahead of newer pushes (byFetchOrder): the calls spent aren't wasted.
+        retryLater.push({ ...result.rest.push, retryAt: started.toISOString() });
+      }
+      if (result.stop) {
+        stop = result.stop;
+        counters.stopped = result.stop.reason;
       }
       continue;
     }
-    const capped = capDiff(result.text, { maxFiles: settings.maxDiffFiles, maxBytes: settings.maxDiffBytes });
-    if (capped.truncated) counters.diffsTruncated++;
-    counters.bytesScanned += Buffer.byteLength(capped.text, "utf8");
-    for (const f of scanBuffer(capped.text, { prefixes: settings.prefixes, mode: "diff" })) {
-      const location: Location = { repo: push.repo, commit: push.head, kind: "push" };
-      if (f.path) {
-        location.path = f.path;
-        location.line = f.line;
-        location.url = blobUrl(settings.webUrl, push.repo, push.head, f.path, f.line);
-      } else {
-        location.url = `${settings.webUrl}/${push.repo}/commit/${push.head}`;
-      }
-      findings.push(finding(f.keyHash, f.redacted, location, seenAt));
-    }
+    if (result.fallback) counters.fallbacksFinished++;
     counters.pushesScanned++;
     counters.eventsScanned++;
     done.push(push);
+  }
+
+  function retryOrGiveUp(push: PushToScan): void {
+    const attempts = (push.attempts ?? 0) + 1;
+    if (attempts >= settings.maxDiffAttempts) {
+      counters.pushesGivenUp++;
+      done.push(push);
+      return;
+    }
+    counters.pushesRetrying++;
+    const backoff = settings.diffRetryBaseMs * 4 ** (attempts - 1);
+    retryLater.push({ ...push, attempts, retryAt: new Date(started.getTime() + backoff).toISOString() });
   }
 
   try {

@@ -40,6 +40,8 @@ export interface RecordedShapeEventStream {
   planted: PlantedKey[];
   /** Files holding planted push keys at their head commit (what code search would index). */
   codeFiles: CodeFile[];
+  /** New branches of several commits (oldest first, each one's diff in `diffs` at `repo@sha`) on `base`. */
+  branches: { repo: string; base: string; commits: string[] }[];
 }
 
 export interface EventStreamOptions {
@@ -159,6 +161,29 @@ function buildDiff(
   };
 }
 
+/** A key planted in a push: found in the compare, at the pushed head's blob. */
+function pushPlant(
+  key: string,
+  eventId: string,
+  repo: string,
+  head: string,
+  path: string,
+  line: number,
+): PlantedKey {
+  return {
+    key,
+    keyHash: keyHash(key),
+    eventId,
+    eventType: "PushEvent",
+    kind: "push",
+    repo,
+    commit: head,
+    path,
+    line,
+    url: `https://github.com/${repo}/blob/${head}/${path}#L${line}`,
+  };
+}
+
 function strip(payload: Record<string, unknown>): Record<string, unknown> {
   const { repository: _r, sender: _s, organization: _o, installation: _i, enterprise: _e, ...rest } = payload;
   return rest;
@@ -183,7 +208,18 @@ export function createRecordedShapeEventStream(options: EventStreamOptions): Rec
   const planted: PlantedKey[] = [];
   const codeFiles: CodeFile[] = [];
   // Keys go to evenly spaced events of the kinds that carry text, cycling through the kinds.
-  const plantKinds = ["push", "issue_comment", "release", "issue", "commit_comment", "review_comment"];
+  // "branch_push": a new branch whose key sits in a commit below its head (the 7th kind, so the
+  // streams of tests planting up to 6 keys are as they were).
+  const plantKinds = [
+    "push",
+    "issue_comment",
+    "release",
+    "issue",
+    "commit_comment",
+    "review_comment",
+    "branch_push",
+  ];
+  const branches: RecordedShapeEventStream["branches"] = [];
   const plantEvery =
     plantCount > 0 ? Math.max(1, Math.floor(options.count / plantCount)) : Number.POSITIVE_INFINITY;
   const started = Date.parse("2026-01-15T10:00:00Z");
@@ -215,9 +251,10 @@ export function createRecordedShapeEventStream(options: EventStreamOptions): Rec
     let type: string;
     let payload: Record<string, unknown>;
 
-    if (plantKind === "push" || (!plantKind && roll < pushRatio)) {
+    if (plantKind === "push" || plantKind === "branch_push" || (!plantKind && roll < pushRatio)) {
       type = "PushEvent";
-      const newBranch = !plantKind && random() < 0.1;
+      const branchPlant = plantKind === "branch_push";
+      const newBranch = branchPlant || (!plantKind && random() < 0.1);
       const before = newBranch ? "0".repeat(40) : sha(`${id}before`);
       const head = sha(`${id}head`);
       const huge = !plantKind && random() < hugeRatio;
@@ -229,7 +266,7 @@ export function createRecordedShapeEventStream(options: EventStreamOptions): Rec
         random,
         files,
         huge ? 60 : 5 + Math.floor(random() * 30),
-        key
+        key && !branchPlant
           ? { key, fileIndex: Math.floor(random() * fileCount), lineIndex: Math.floor(random() * 5) }
           : undefined,
       );
@@ -238,23 +275,34 @@ export function createRecordedShapeEventStream(options: EventStreamOptions): Rec
       payload = {
         repository_id: repo.id,
         push_id: 10_000_000_000 + n,
-        ref: key ? "refs/heads/main" : pick(random, BRANCHES),
+        ref: branchPlant ? "refs/heads/feature/overlay" : key ? "refs/heads/main" : pick(random, BRANCHES),
         head,
         before,
       };
-      if (key && built.path && built.line) {
-        planted.push({
-          key,
-          keyHash: keyHash(key),
-          eventId: id,
-          eventType: type,
-          kind: "push",
-          repo: repoName,
-          commit: head,
-          path: built.path,
-          line: built.line,
-          url: `https://github.com/${repoName}/blob/${head}/${built.path}#L${built.line}`,
+      if (newBranch) {
+        // One or two commits below the head, each with a file of its own (the planted key in the oldest).
+        const below = Array.from({ length: 1 + Math.floor(random() * 2) }, (_, i) => sha(`${id}commit${i}`));
+        const earlier = below.map((_, i) =>
+          buildDiff(
+            random,
+            [`config/branch-${i}.env`],
+            5 + Math.floor(random() * 10),
+            branchPlant && i === 0 && key ? { key, fileIndex: 0, lineIndex: 2 } : undefined,
+          ),
+        );
+        earlier.forEach((commit, i) => {
+          diffs.set(`${repoName}@${below[i]}`, commit.diff);
         });
+        // Compared with the default branch: every commit of the branch.
+        diffs.set(`${repoName}@main...${head}`, earlier.map((c) => c.diff).join("") + built.diff);
+        branches.push({ repo: repoName, base: "main", commits: [...below, head] });
+        const oldest = earlier[0];
+        if (branchPlant && key && oldest?.path && oldest.line) {
+          planted.push(pushPlant(key, id, repoName, head, oldest.path, oldest.line));
+        }
+      }
+      if (key && !branchPlant && built.path && built.line) {
+        planted.push(pushPlant(key, id, repoName, head, built.path, built.line));
         codeFiles.push({
           repo: repoName,
           path: built.path,
@@ -360,5 +408,5 @@ export function createRecordedShapeEventStream(options: EventStreamOptions): Rec
     }
     events.push({ id, type, actor, repo, payload, public: true, created_at } as GitHubEventFixture);
   }
-  return { events, diffs, planted, codeFiles };
+  return { events, diffs, planted, codeFiles, branches };
 }

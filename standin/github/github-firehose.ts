@@ -17,6 +17,11 @@ import { createRecordedShapeEventStream, type GitHubEventFixture } from "./githu
  *   docs/benchmarks.md, since GitHub publishes none): 5xx, slow (GitHub cuts requests off at 10 s),
  *   451 DMCA, 403 "Repository access blocked", 406 `too_large`. 5xx and slow are transient (the
  *   push answers on a later attempt); the others are permanent.
+ * - A push carries one or more commits (new branches 2-5); a `too_large` push is one whose compare
+ *   is over GitHub's diff limits (more than 300 files): its compare diff answers 406, its compare
+ *   JSON and each commit's own diff are served (one of its commits now and then is itself over the
+ *   limit). A key planted in such a push sits in a commit below the head, so only the commit
+ *   fallback finds it.
  */
 
 export type DiffFailure = "server_error" | "slow" | "legal" | "blocked" | "too_large";
@@ -34,6 +39,8 @@ export interface FirehoseOptions {
   /** One push in this many carries a planted key (default 500); 0 plants none. */
   plantEvery?: number;
   prefix?: string;
+  /** Supplies each planted key (e.g. keys issued to owners, so their emails can be timed); generated otherwise. */
+  plantedKey?: () => string | undefined;
   /** Owners whose pushes are a share of the feed (watch lists): `watchedPushShare` of all pushes. */
   watchedOwners?: readonly string[];
   watchedPushShare?: number;
@@ -50,6 +57,15 @@ export const DEFAULT_DIFF_FAILURE_RATES: Record<DiffFailure, number> = {
   too_large: 0.003,
 };
 
+/** One commit of a push: its sha and how many files its diff touches. */
+export interface FirehoseCommit {
+  sha: string;
+  files: number;
+}
+
+/** GitHub refuses a diff over 300 files with 406 `too_large` (see github-stand-in.ts). */
+export const DIFF_MAX_FILES = 300;
+
 export interface FirehosePush {
   eventId: string;
   repo: string;
@@ -60,7 +76,9 @@ export interface FirehosePush {
   failure?: DiffFailure;
   /** Attempts made so far (the stand-in counts them). */
   attempts: number;
-  planted?: { key: string; keyHash: string; path: string };
+  /** Oldest first; the last one is `head`. */
+  commits: FirehoseCommit[];
+  planted?: { key: string; keyHash: string; path: string; commit: string };
 }
 
 export interface Firehose {
@@ -68,8 +86,12 @@ export interface Firehose {
   advance(ms: number): GitHubEventFixture[];
   /** The push a diff request names (by head sha), or undefined when it isn't one of ours. */
   pushByHead(head: string): FirehosePush | undefined;
-  /** Its diff text (a few files; the planted key on an added line when it carries one). */
+  /** The push one of whose commits this is (any commit, not only the head). */
+  pushByCommit(sha: string): FirehosePush | undefined;
+  /** Its diff text: every commit's diff (the planted key on an added line when it carries one). */
   diffOf(push: FirehosePush): string;
+  /** One commit's own diff. */
+  commitDiffOf(push: FirehosePush, sha: string): string;
   readonly pushes: readonly FirehosePush[];
   readonly planted: readonly FirehosePush[];
   /** Events published so far. */
@@ -98,6 +120,7 @@ export function createFirehose(options: FirehoseOptions = {}): Firehose {
   const pushes: FirehosePush[] = [];
   const planted: FirehosePush[] = [];
   const byHead = new Map<string, FirehosePush>();
+  const byCommit = new Map<string, FirehosePush>();
   // Text, bookkeeping and stub events from GitHub's own webhook examples, re-stamped as published.
   const others = createRecordedShapeEventStream({
     count: 400,
@@ -113,6 +136,48 @@ export function createFirehose(options: FirehoseOptions = {}): Firehose {
       roll -= rate;
     }
     return undefined;
+  }
+
+  /**
+   * A push's commits: most pushes carry one, some 2-4, a new branch 2-5. A too-large push spreads
+   * over 300 files across 3-6 commits of 60-150 files each, and one time in ten one of its commits
+   * alone is over the limit.
+   */
+  function commitsFor(id: string, head: string, newBranch: boolean, tooLarge: boolean): FirehoseCommit[] {
+    const count = tooLarge
+      ? 3 + Math.floor(random() * 4)
+      : newBranch
+        ? 2 + Math.floor(random() * 4)
+        : random() < 0.8
+          ? 1
+          : 2 + Math.floor(random() * 3);
+    const commits = Array.from({ length: count }, (_, i) => ({
+      sha: i === count - 1 ? head : sha(`${id}c${i}`),
+      files: tooLarge ? 60 + Math.floor(random() * 91) : 1 + Math.floor(random() * 3),
+    }));
+    if (tooLarge) {
+      const total = commits.reduce((sum, c) => sum + c.files, 0);
+      const last = commits.at(-1) as FirehoseCommit;
+      if (total <= DIFF_MAX_FILES) last.files += DIFF_MAX_FILES + 1 - total;
+      if (random() < 0.1) (commits[0] as FirehoseCommit).files = DIFF_MAX_FILES + 50;
+    }
+    return commits;
+  }
+
+  function commitDiff(push: FirehosePush, commit: FirehoseCommit): string {
+    const lines = Array.from({ length: 8 }, (_, i) => `+const layer${i} = compose({ fps: 30 });`);
+    if (push.planted?.commit === commit.sha) lines.splice(3, 0, `+SMELTER_API_KEY=${push.planted.key}`);
+    const env =
+      `diff --git a/.env b/.env\nindex 1111111..2222222 100644\n--- a/.env\n+++ b/.env\n` +
+      `@@ -1,1 +1,${lines.length + 1} @@\n # config\n${lines.join("\n")}\n`;
+    const others = Array.from(
+      { length: commit.files - 1 },
+      (_, i) =>
+        `diff --git a/gen/${commit.sha.slice(0, 7)}/f${i}.ts b/gen/${commit.sha.slice(0, 7)}/f${i}.ts\n` +
+        `--- a/gen/${commit.sha.slice(0, 7)}/f${i}.ts\n+++ b/gen/${commit.sha.slice(0, 7)}/f${i}.ts\n` +
+        `@@ -1,1 +1,2 @@\n export {};\n+export const v${i} = ${i};\n`,
+    );
+    return env + others.join("");
   }
 
   function pushEvent(id: string, at: number): GitHubEventFixture {
@@ -131,17 +196,24 @@ export function createFirehose(options: FirehoseOptions = {}): Firehose {
       head: sha(`${id}h`),
       publishedAt: at,
       attempts: 0,
+      commits: [],
     };
     const failure = failureFor();
     if (failure) push.failure = failure;
+    push.commits = commitsFor(id, push.head, newBranch, failure === "too_large");
     // Planted keys go to pushes that can be diffed: recall then measures the scanner, not the faults.
-    if (plantEvery > 0 && pushCount % plantEvery === 0 && !push.failure) {
-      const key = generateKey(prefix);
-      push.planted = { key, keyHash: keyHash(key), path: ".env" };
+    // A too-large push can be diffed commit by commit: its key sits below the head.
+    const plantable = !push.failure || push.failure === "too_large";
+    if (plantEvery > 0 && plantable && (pushCount % plantEvery === 0 || push.failure === "too_large")) {
+      const key = options.plantedKey?.() ?? generateKey(prefix);
+      const at = push.commits.length > 1 ? Math.floor(random() * (push.commits.length - 1)) : 0;
+      const commit = push.commits[at]?.sha ?? push.head;
+      push.planted = { key, keyHash: keyHash(key), path: ".env", commit };
       planted.push(push);
     }
     pushes.push(push);
     byHead.set(push.head, push);
+    for (const c of push.commits) byCommit.set(c.sha, push);
     return {
       id,
       type: "PushEvent",
@@ -157,7 +229,8 @@ export function createFirehose(options: FirehoseOptions = {}): Firehose {
       payload: {
         repository_id: 1000 + (pushCount % 1e6),
         push_id: 20_000_000_000 + pushCount,
-        ref: random() < 0.7 ? "refs/heads/main" : `refs/heads/feature-${pushCount % 97}`,
+        // A new branch is a feature branch here: a push creating `main` is a new repository's first push.
+        ref: random() < 0.7 && !newBranch ? "refs/heads/main" : `refs/heads/feature-${pushCount % 97}`,
         head: push.head,
         before: push.before,
       },
@@ -187,13 +260,11 @@ export function createFirehose(options: FirehoseOptions = {}): Firehose {
       return events;
     },
     pushByHead: (head) => byHead.get(head),
-    diffOf(push) {
-      const lines = Array.from({ length: 8 }, (_, i) => `+const layer${i} = compose({ fps: 30 });`);
-      if (push.planted) lines.splice(3, 0, `+SMELTER_API_KEY=${push.planted.key}`);
-      return (
-        `diff --git a/.env b/.env\nindex 1111111..2222222 100644\n--- a/.env\n+++ b/.env\n` +
-        `@@ -1,1 +1,${lines.length + 1} @@\n # config\n${lines.join("\n")}\n`
-      );
+    pushByCommit: (commit) => byCommit.get(commit),
+    diffOf: (push) => push.commits.map((c) => commitDiff(push, c)).join(""),
+    commitDiffOf(push, commitSha) {
+      const commit = push.commits.find((c) => c.sha === commitSha);
+      return commit ? commitDiff(push, commit) : "";
     },
     pushes,
     planted,

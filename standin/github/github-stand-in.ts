@@ -119,6 +119,13 @@ export interface GitHubStandIn {
   published(): number;
   addCodeFiles(files: CodeFile[]): void;
   addDiff(repo: string, before: string, head: string, diff: string): void;
+  /**
+   * A branch pushed on top of `base` (a commit sha or the default branch's name) with these commits,
+   * oldest first: compares of `base...<commit>` (or `<commit>...<commit>`) and each commit are served
+   * from them, GitHub's way: the diff media type answers 406 `too_large` past 300 files or 20,000
+   * lines, the JSON lists the range's commits (paginated; 250 at most without paging).
+   */
+  addBranch(repo: string, base: string, commits: readonly { sha: string; diff: string }[]): void;
   setPublicKeys(keys: PublicKeyEntry[]): void;
   injectFault(fault: Fault): void;
   readonly requests: StandInRequest[];
@@ -185,6 +192,53 @@ function parseQuery(q: string): ParsedQuery {
   return parsed;
 }
 
+/** GitHub's diff limits for the diff media type (the 406 `too_large` answers quoted in docs/github-scanners.md). */
+const DIFF_MAX_FILES = 300;
+const DIFF_MAX_LINES = 20_000;
+/** Without `per_page`/`page`, a compare lists at most 250 commits (GitHub's compare docs). */
+const COMPARE_UNPAGED_COMMITS = 250;
+
+/** GitHub's 406 body for a diff over its limits, or undefined when the diff is within them. */
+export function tooLargeDiffBody(diff: string): Record<string, unknown> | undefined {
+  const files = new Set(diff.match(/^diff --git .*$/gm) ?? []).size;
+  const lines = diff.split("\n").length - 1;
+  const limit =
+    files > DIFF_MAX_FILES
+      ? `maximum number of files (${DIFF_MAX_FILES})`
+      : lines > DIFF_MAX_LINES
+        ? `maximum number of lines (${DIFF_MAX_LINES})`
+        : undefined;
+  if (!limit) return undefined;
+  return {
+    message: `Sorry, the diff exceeded the ${limit}. Consider using 'List pull requests files' API or locally cloning the repository instead.`,
+    errors: [{ resource: "PullRequest", field: "diff", code: "too_large" }],
+    documentation_url: "https://docs.github.com/rest/commits/commits#compare-two-commits",
+    status: "406",
+  };
+}
+
+/** A pushed branch's commits (oldest first) on top of `base`. */
+interface BranchRecord {
+  repo: string;
+  base: string;
+  commits: { sha: string; diff: string }[];
+}
+
+/** The commits of `base...head` within a branch: head's ancestors on it, above `base`. */
+function rangeOf<T extends { sha: string }>(
+  commits: readonly T[],
+  branchBase: string,
+  base: string,
+  head: string,
+) {
+  const end = commits.findIndex((c) => c.sha === head);
+  if (end < 0) return undefined;
+  const below = commits.findIndex((c) => c.sha === base);
+  if (below < 0 && base !== branchBase) return undefined;
+  if (below >= end) return [];
+  return commits.slice(below + 1, end + 1);
+}
+
 /**
  * A local stand-in for the parts of GitHub's REST API keywatch uses, with the exact response
  * shapes (GitHub's examples, typed against @octokit/openapi-types) and the headers clients rely
@@ -198,6 +252,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   const visible: { id: string; json: string; repo: string }[] = [];
   const codeFiles: (CodeFile & { sha: string })[] = [];
   const diffs = stream.diffs;
+  const branches: BranchRecord[] = [];
   let publicKeys = options.publicKeys ?? [];
   const faultList: (Fault & { left: number })[] = [];
   const requests: StandInRequest[] = [];
@@ -229,6 +284,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   }
   if (options.publishAll) publish(pending.length);
   for (const file of stream.codeFiles) codeFiles.push({ ...file, sha: blobSha(file.content) });
+  // The stream's multi-commit new branches, served commit by commit (diffs as planted by then).
+  for (const branch of stream.branches ?? []) {
+    branches.push({
+      repo: branch.repo,
+      base: branch.base,
+      commits: branch.commits.map((sha) => ({ sha, diff: diffs.get(`${branch.repo}@${sha}`) ?? "" })),
+    });
+  }
 
   function rateHeaders(resource: "core" | "search", count: boolean): Record<string, string> {
     const r = rate[resource];
@@ -625,22 +688,158 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     );
   }
 
-  /** A firehose push's diff request: its injected failure (transient ones only at first), else the diff. */
-  async function serveFirehoseDiff(
+  /** A compare's or commit's diff: 406 `too_large` past GitHub's limits, else the text. */
+  function serveDiff(res: ServerResponse, diff: string): void {
+    const tooLarge = tooLargeDiffBody(diff);
+    if (tooLarge) {
+      json(res, 406, tooLarge, rateHeaders("core", true));
+      return;
+    }
+    res.writeHead(200, {
+      "content-type": "application/vnd.github.diff; charset=utf-8",
+      ...rateHeaders("core", true),
+    });
+    res.end(diff);
+  }
+
+  function wantsDiff(req: IncomingMessage): boolean {
+    const accept = req.headers.accept ?? "";
+    return (
+      accept.includes("application/vnd.github.diff") || accept.includes("application/vnd.github.v3.diff")
+    );
+  }
+
+  /** A commit as the compare JSON lists it (GitHub's example, re-stamped). */
+  function commitEntry(repo: string, sha: string, parent: string) {
+    return {
+      ...structuredClone(commitExample),
+      url: `${base}/repos/${repo}/commits/${sha}`,
+      sha,
+      html_url: `https://github.com/${repo}/commit/${sha}`,
+      comments_url: `${base}/repos/${repo}/commits/${sha}/comments`,
+      parents: [{ url: `${base}/repos/${repo}/commits/${parent}`, sha: parent }],
+      stats: undefined,
+      files: undefined,
+    };
+  }
+
+  /**
+   * Compare JSON for a range of commits: `total_commits`, the commits in chronological order,
+   * paginated with `per_page`/`page` (Link header) or, without them, at most the newest 250;
+   * changed files (at most 300) on the first page only, as GitHub's compare docs describe.
+   */
+  function serveCompareJson(
+    res: ServerResponse,
+    url: URL,
+    repo: string,
+    basehead: string,
+    range: readonly { sha: string }[],
+    parentOfFirst: string,
+    diff: string,
+  ): void {
+    const paged = url.searchParams.has("per_page") || url.searchParams.has("page");
+    const { page, perPage } = pageParams(url);
+    const shown = paged
+      ? range.slice((page - 1) * perPage, page * perPage)
+      : range.slice(-COMPARE_UNPAGED_COMMITS);
+    const offset = paged ? (page - 1) * perPage : range.length - shown.length;
+    // A branch name's commit (the default branch's head) stands in as a sha derived from its name.
+    const below = /^[0-9a-f]{40}$/.test(parentOfFirst)
+      ? parentOfFirst
+      : createHash("sha1").update(`${repo}@${parentOfFirst}`).digest("hex");
+    const commits = shown.map((c, i) =>
+      commitEntry(repo, c.sha, i + offset === 0 ? below : (range[i + offset - 1]?.sha ?? below)),
+    );
+    const head = range.at(-1)?.sha ?? below;
+    const body = {
+      ...structuredClone(compareExample),
+      url: `${base}/repos/${repo}/compare/${basehead}`,
+      html_url: `https://github.com/${repo}/compare/${basehead}`,
+      ahead_by: range.length,
+      behind_by: 0,
+      status: range.length > 0 ? "ahead" : "identical",
+      total_commits: range.length,
+      commits,
+      files: !paged || page === 1 ? filesOf(diff, repo, head).slice(0, DIFF_MAX_FILES) : [],
+    };
+    const last = Math.max(Math.ceil(range.length / perPage), 1);
+    const link = paged ? linkHeader(base, url, page, last) : "";
+    json(res, 200, body, { ...rateHeaders("core", true), ...(link ? { link } : {}) });
+  }
+
+  /** A request for a branch pushed with addBranch: a compare within it or one of its commits. */
+  function serveBranch(
     req: IncomingMessage,
     res: ServerResponse,
-    head: string,
-  ): Promise<boolean> {
-    const push = options.firehose?.pushByHead(head);
-    if (!push) return false;
-    push.attempts++;
-    const transient = push.failure === "server_error" || push.failure === "slow";
-    if (push.failure && (!transient || push.attempts <= (options.transientAttempts ?? 1))) {
-      const kind = push.failure === "slow" ? "slow" : push.failure;
-      await serveFault(res, { path: "", kind, delayMs: options.slowMs ?? 10_000 }, "core");
+    url: URL,
+    repo: string,
+    request: { base?: string; head: string },
+  ): boolean {
+    for (const branch of branches) {
+      if (branch.repo !== repo) continue;
+      if (request.base === undefined) {
+        const commit = branch.commits.find((c) => c.sha === request.head);
+        if (!commit) continue;
+        if (wantsDiff(req)) serveDiff(res, commit.diff);
+        else json(res, 200, commitJson(repo, commit.sha, commit.diff), rateHeaders("core", true));
+        return true;
+      }
+      const range = rangeOf(branch.commits, branch.base, request.base, request.head);
+      if (!range) continue;
+      const diff = range.map((c) => c.diff).join("");
+      if (wantsDiff(req)) serveDiff(res, diff);
+      else serveCompareJson(res, url, repo, `${request.base}...${request.head}`, range, request.base, diff);
       return true;
     }
-    serveDiffOrJson(req, res, options.firehose?.diffOf(push), () => ({ ...structuredClone(compareExample) }));
+    return false;
+  }
+
+  function commitJson(repo: string, sha: string, diff: string) {
+    return {
+      ...structuredClone(commitExample),
+      sha,
+      html_url: `https://github.com/${repo}/commit/${sha}`,
+      files: filesOf(diff, repo, sha),
+    };
+  }
+
+  /**
+   * A firehose push's request (a compare or one of its commits): its injected failure (transient
+   * ones only at first; `too_large` is GitHub's own answer past its limits), else served.
+   */
+  async function serveFirehose(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    repo: string,
+    request: { base?: string; head: string },
+  ): Promise<boolean> {
+    const firehose = options.firehose;
+    const push = firehose?.pushByCommit(request.head);
+    if (!firehose || !push) return false;
+    push.attempts++;
+    const transient = push.failure === "server_error" || push.failure === "slow";
+    if (push.failure && push.failure !== "too_large") {
+      if (!transient || push.attempts <= (options.transientAttempts ?? 1)) {
+        const kind = push.failure === "slow" ? "slow" : push.failure;
+        await serveFault(res, { path: "", kind, delayMs: options.slowMs ?? 10_000 }, "core");
+        return true;
+      }
+    }
+    if (request.base === undefined) {
+      const diff = firehose.commitDiffOf(push, request.head);
+      if (wantsDiff(req)) serveDiff(res, diff);
+      else json(res, 200, commitJson(repo, request.head, diff), rateHeaders("core", true));
+      return true;
+    }
+    const range =
+      rangeOf(push.commits, push.before, request.base, request.head) ??
+      // A new branch is compared with the default branch's name.
+      rangeOf(push.commits, request.base, request.base, request.head) ??
+      [];
+    const diff = range.map((c) => firehose.commitDiffOf(push, c.sha)).join("");
+    if (wantsDiff(req)) serveDiff(res, diff);
+    else serveCompareJson(res, url, repo, `${request.base}...${request.head}`, range, request.base, diff);
     return true;
   }
 
@@ -665,12 +864,12 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
         rateHeaders("core", true),
       );
     }
-    m = /^\/repos\/([^/]+)\/([^/]+)\/(?:compare\/[^/]+\.\.\.|commits\/)([0-9a-f]{40})$/.exec(path);
-    if (m && (await serveFirehoseDiff(req, res, m[3] as string))) return;
     m = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([0-9a-f]{40}|[\w.-]+)\.\.\.([0-9a-f]{40})$/.exec(path);
     if (m) {
       const repo = `${m[1]}/${m[2]}`;
       const [before, head] = [m[3] as string, m[4] as string];
+      if (await serveFirehose(req, res, url, repo, { base: before, head })) return;
+      if (serveBranch(req, res, url, repo, { base: before, head })) return;
       // A branch compared with the default branch: its own entry when one was added, else the head's diff.
       const diff =
         diffs.get(`${repo}@${before}...${head}`) ??
@@ -686,6 +885,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     if (m) {
       const repo = `${m[1]}/${m[2]}`;
       const head = m[3] as string;
+      if (await serveFirehose(req, res, url, repo, { head })) return;
+      if (serveBranch(req, res, url, repo, { head })) return;
       const diff = diffs.get(`${repo}@${head}`);
       return serveDiffOrJson(req, res, diff, () => ({
         ...structuredClone(commitExample),
@@ -787,6 +988,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     published: () => visible.length,
     addCodeFiles(files) {
       for (const file of files) codeFiles.push({ ...file, sha: blobSha(file.content) });
+    },
+    addBranch(repo, branchBase, commits) {
+      branches.push({ repo, base: branchBase, commits: commits.map((c) => ({ ...c })) });
     },
     addDiff(repo, before, head, diff) {
       diffs.set(`${repo}@${before}...${head}`, diff);

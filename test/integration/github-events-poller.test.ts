@@ -331,6 +331,38 @@ describe("coverage and budget", () => {
 });
 
 describe("new branches", () => {
+  it("finds the recorded stream's new-branch key, planted in a commit below the head, at the branch's head", async () => {
+    // Arrange: the 7th planted key of a recorded-shape stream goes to a new branch of 2-3 commits.
+    const stream = await startWith(70, 7);
+    const planted = stream.planted[6];
+    const branch = stream.branches.find((b) => b.commits.at(-1) === planted?.commit);
+    const { deps, recorder } = setup();
+
+    // Act
+    await pollEvents(deps);
+
+    // Assert
+    const found = recorder.findings.find((f) => f.keyHash === planted?.keyHash);
+    expect({
+      commitsInBranch: (branch?.commits.length ?? 0) >= 2,
+      keyOnlyBelowHead: !(stream.diffs.get(`${planted?.repo}@${planted?.commit}`) ?? "").includes(
+        planted?.key ?? "-",
+      ),
+      location: found?.location,
+    }).toEqual({
+      commitsInBranch: true,
+      keyOnlyBelowHead: true,
+      location: {
+        repo: planted?.repo,
+        commit: planted?.commit,
+        path: planted?.path,
+        line: planted?.line,
+        url: planted?.url,
+        kind: "push",
+      },
+    });
+  });
+
   it("diffs a new branch against the repository's default branch, so a key in an earlier commit is found", async () => {
     // Arrange: a new-branch push whose head commit is clean, with a key in an earlier commit of the branch.
     const stream = await startWith(40, 0, 0);
@@ -359,5 +391,282 @@ describe("new branches", () => {
       repoLookups: standIn.count(/^\/repos\/acme\/app$/),
       compares: standIn.count(`/repos/acme/app/compare/main...${head}`),
     }).toEqual({ found: [keyHash(key)], repoLookups: 1, compares: 1 });
+  });
+});
+
+/** One commit's diff touching `files` files of its own (GitHub refuses a diff over 300 files with 406). */
+function commitDiff(tag: string, files: number, keyLine?: string): string {
+  const sections = Array.from(
+    { length: files },
+    (_, i) =>
+      `diff --git a/${tag}/f${i}.ts b/${tag}/f${i}.ts\n--- a/${tag}/f${i}.ts\n+++ b/${tag}/f${i}.ts\n@@ -1 +1,2 @@\n x\n+export const v${i} = ${i};\n`,
+  );
+  if (keyLine)
+    sections.splice(
+      files >> 1,
+      0,
+      `diff --git a/.env b/.env\n--- a/.env\n+++ b/.env\n@@ -0,0 +1 @@\n+${keyLine}\n`,
+    );
+  return sections.join("");
+}
+
+/** A push of `commits` published as the newest event; returns their shas (numbered from 1), oldest first. */
+function publishPush(repo: string, ref: string, before: string, commits: string[]): string[] {
+  const shas = commits.map((_, i) => (i + 1).toString(16).padStart(40, "0"));
+  standIn.addBranch(
+    repo,
+    before === "0".repeat(40) ? "main" : before,
+    commits.map((diff, i) => ({ sha: shas[i] as string, diff })),
+  );
+  standIn.publishRaw({
+    id: "99999999998",
+    type: "PushEvent",
+    repo: { id: 8, name: repo },
+    payload: { repository_id: 8, push_id: 2, ref, head: shas.at(-1), before },
+    public: true,
+    created_at: "2026-01-15T10:00:00Z",
+  });
+  return shas;
+}
+
+describe("truncated compares fall back to the push's commits", () => {
+  it("finds a key in the middle commit of a new branch whose compare answers 406", async () => {
+    // Arrange: 3 commits of 120 files each (360 > GitHub's 300: the compare is refused), key in the middle one.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/big", "refs/heads/import", "0".repeat(40), [
+      commitDiff("a", 120),
+      commitDiff("b", 120, `SMELTER_API_KEY=${key}`),
+      commitDiff("c", 120),
+    ]);
+    const { deps, recorder } = setup();
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert: repo lookup, the refused compare, one page of commits, three commit diffs (+ 1 events page).
+    const found = recorder.findings.find((f) => f.keyHash === keyHash(key));
+    expect({
+      commit: found?.location.commit,
+      url: found?.location.url,
+      comparesTruncated: counters.comparesTruncated,
+      commitDiffs: counters.commitDiffs,
+      pushesScanned: counters.pushesScanned,
+      fallbacksFinished: counters.fallbacksFinished,
+      apiCalls: counters.apiCalls,
+      requests: standIn.requests.length,
+      refused: standIn.requests.filter((r) => r.status === 406).length,
+    }).toEqual({
+      commit: shas[1],
+      url: expect.stringContaining(`/acme/big/blob/${shas[1]}/.env#L1`),
+      comparesTruncated: 1,
+      commitDiffs: 3,
+      pushesScanned: 1,
+      fallbacksFinished: 1,
+      apiCalls: 7,
+      requests: 7,
+      refused: 1,
+    });
+  });
+
+  it("resumes a fallback the budget cut short in the next run, and finds the key then", async () => {
+    // Arrange: 3 commits of 160 files; the key in the oldest; a budget of 5 calls a run.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/big", "refs/heads/import", "0".repeat(40), [
+      commitDiff("a", 160, `SMELTER_API_KEY=${key}`),
+      commitDiff("b", 160),
+      commitDiff("c", 160),
+    ]);
+    const { deps, recorder, clock } = setup({ maxApiCalls: 5 });
+
+    // Act
+    const first = await pollEvents(deps);
+    const afterFirst = recorder.findings.length;
+    clock.advance(61_000);
+    const second = await pollEvents(deps);
+
+    // Assert: each commit diffed once; run 2 compares only what is left (still over 300 files: 406 again).
+    const commitRequests = shas.map((sha) => standIn.count(`/repos/acme/big/commits/${sha}`));
+    expect({
+      firstRun: [first.apiCalls, first.commitDiffs, first.pushesResuming, first.backlog, afterFirst],
+      secondRun: [second.apiCalls, second.commitDiffs, second.pushesScanned, second.backlog],
+      found: recorder.findings.map((f) => [f.keyHash, f.location.commit]),
+      commitRequests,
+      resumedCompare: standIn.count(`/repos/acme/big/compare/main...${shas[1]}`),
+      requests: standIn.requests.length,
+    }).toEqual({
+      firstRun: [5, 1, 1, 1, 0],
+      secondRun: [5, 2, 1, 0],
+      found: [[keyHash(key), shas[0]]],
+      commitRequests: [1, 1, 1],
+      resumedCompare: 2,
+      requests: 10,
+    });
+  });
+
+  it("records a commit whose own diff is too large as unreachable and still scans the others", async () => {
+    // Arrange: the oldest commit alone is over 300 files; the key sits in the newest.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    publishPush("acme/big", "refs/heads/main", "f".repeat(40), [
+      commitDiff("a", 350),
+      commitDiff("b", 10),
+      commitDiff("c", 10, `SMELTER_API_KEY=${key}`),
+    ]);
+    const { deps, recorder } = setup();
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert
+    expect({
+      found: recorder.findings.map((f) => f.keyHash),
+      commitDiffs: counters.commitDiffs,
+      commitsUnreachable: counters.commitsUnreachable,
+      pushesScanned: counters.pushesScanned,
+      pushesUnreachable: counters.pushesUnreachable,
+      apiCalls: [counters.apiCalls, standIn.requests.length],
+    }).toEqual({
+      found: [keyHash(key)],
+      commitDiffs: 2,
+      commitsUnreachable: 1,
+      pushesScanned: 1,
+      pushesUnreachable: 0,
+      apiCalls: [6, 6],
+    });
+  });
+
+  it("falls back on an ordinary push whose compare is over the poller's caps, finding a key past them", async () => {
+    // Arrange: 2 commits of 40 files (81 in all, within GitHub's limits); the poller keeps 50 files
+    // of a diff, and the key is the newer commit's 21st file, past the cut.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/app", "refs/heads/main", "e".repeat(40), [
+      commitDiff("aa", 40),
+      commitDiff("zz", 40, `SMELTER_API_KEY=${key}`),
+    ]);
+    const { deps, recorder } = setup();
+    deps.api = createGitHubEventsApi(client, { maxDiffFiles: 50 });
+    deps.settings = { ...deps.settings, maxDiffFiles: 50 };
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert
+    expect({
+      found: recorder.findings.map((f) => [f.keyHash, f.location.commit]),
+      comparesTruncated: counters.comparesTruncated,
+      commitDiffs: counters.commitDiffs,
+    }).toEqual({ found: [[keyHash(key), shas[1]]], comparesTruncated: 1, commitDiffs: 2 });
+  });
+
+  it("pages through a long push's commits and gives up the oldest beyond the bound, counted", async () => {
+    // Arrange: 260 commits of 2 files (GitHub refuses the compare); the fallback covers the newest 150.
+    await startWith(0, 0, 0);
+    const commits = Array.from({ length: 260 }, (_, i) => commitDiff(`l${i}`, 2));
+    const shas = publishPush("acme/long", "refs/heads/import", "0".repeat(40), commits);
+    const { deps } = setup({ maxApiCalls: 1000 });
+    deps.api = createGitHubEventsApi(client, { maxFallbackCommits: 150 });
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert: pages 1 (the count), 2 (the commit below the covered ones), 3; the newest 150 commits diffed once.
+    const diffed = shas.filter((sha) => standIn.count(`/repos/acme/long/commits/${sha}`) === 1);
+    expect({
+      commitDiffs: counters.commitDiffs,
+      commitsGivenUp: counters.commitsGivenUp,
+      diffed: [diffed.length, diffed[0], diffed.at(-1)],
+      pages: standIn.requests.filter((r) => r.path.includes("/compare/") && r.query).map((r) => r.query),
+      apiCalls: [counters.apiCalls, standIn.requests.length],
+      pushesScanned: counters.pushesScanned,
+    }).toEqual({
+      commitDiffs: 150,
+      commitsGivenUp: 110,
+      diffed: [150, shas[110], shas[259]],
+      pages: ["?per_page=100&page=1", "?per_page=100&page=2", "?per_page=100&page=3"],
+      apiCalls: [156, 156],
+      pushesScanned: 1,
+    });
+  });
+
+  it("resumes across a page boundary from the parent of the oldest commit diffed", async () => {
+    // Arrange: a push of 250 commits of 2 files onto main, the key in the oldest; 54 calls a run: the
+    // 1st run diffs the 50 commits of page 3, and stops when page 2 would be read.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const commits = Array.from({ length: 250 }, (_, i) =>
+      i === 0 ? commitDiff("l0", 1, `SMELTER_API_KEY=${key}`) : commitDiff(`l${i}`, 2),
+    );
+    const before = "b".repeat(40);
+    const shas = publishPush("acme/long", "refs/heads/main", before, commits);
+    const { deps, recorder, clock } = setup({ maxApiCalls: 54 });
+    deps.api = createGitHubEventsApi(client, { maxFallbackCommits: 250 });
+
+    // Act: run 2 resumes at commit 200 (406 again), run 3 at commit 150 (300 files: served whole).
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      runs.push(await pollEvents(deps));
+      clock.advance(61_000);
+    }
+
+    // Assert
+    const perCommit = shas.map((sha) => standIn.count(`/repos/acme/long/commits/${sha}`));
+    expect({
+      commitDiffs: runs.map((r) => r.commitDiffs),
+      scanned: runs.map((r) => r.pushesScanned),
+      resumedFrom: [
+        standIn.count(`/repos/acme/long/compare/${before}...${shas[199]}`) > 0,
+        standIn.count(`/repos/acme/long/compare/${before}...${shas[149]}`),
+      ],
+      found: recorder.findings.map((f) => [f.keyHash, f.location.commit]),
+      diffedOnce: perCommit.slice(150).every((n) => n === 1),
+      olderNeverDiffed: perCommit.slice(0, 150).every((n) => n === 0),
+    }).toEqual({
+      commitDiffs: [50, 50, 0],
+      scanned: [0, 0, 1],
+      resumedFrom: [true, 1],
+      found: [[keyHash(key), shas[149]]],
+      diffedOnce: true,
+      olderNeverDiffed: true,
+    });
+  });
+});
+
+describe("a fallback interrupted", () => {
+  it("keeps what it read at a rate limit mid-fallback and resumes after the reset from the commit it stopped at", async () => {
+    // Arrange: 3 commits of 120 files (406 compare), key in the oldest; the 2nd newest meets a primary limit.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/big", "refs/heads/main", "d".repeat(40), [
+      commitDiff("a", 120, `SMELTER_API_KEY=${key}`),
+      commitDiff("b", 120),
+      commitDiff("c", 120),
+    ]);
+    standIn.injectFault({
+      path: `/repos/acme/big/commits/${shas[1]}`,
+      kind: "primary_limit",
+      retryAfter: 600,
+    });
+    const { deps, recorder, clock } = setup();
+
+    // Act
+    const limited = await pollEvents(deps);
+    clock.advance(11 * 60_000);
+    const after = await pollEvents(deps);
+
+    // Assert: after the reset, what is left (2 commits, 241 files) fits one compare: the key is found at its head.
+    expect({
+      limited: [limited.stopped, limited.commitDiffs, limited.pushesResuming, limited.backlog],
+      after: [after.stopped, after.pushesScanned, after.backlog],
+      found: recorder.findings.map((f) => [f.keyHash, f.location.commit]),
+      perCommit: shas.map((sha) => standIn.count(`/repos/acme/big/commits/${sha}`)),
+    }).toEqual({
+      limited: ["rate_limited", 1, 1, 1],
+      after: [undefined, 1, 0],
+      found: [[keyHash(key), shas[1]]],
+      perCommit: [0, 1, 1],
+    });
   });
 });

@@ -136,6 +136,12 @@ describe("push budget priority", () => {
     const plan = planPushFetches([push("4", "refs/heads/master"), push("9", "refs/heads/main")], 1);
     expect(plan.fetch.map((p) => p.eventId)).toEqual(["9"]);
   });
+
+  it("finishes started work (a resumed fallback, a retry) before newer pushes of its tier, not of a higher one", () => {
+    const resumed = { ...push("4", "refs/heads/feature"), retryAt: "2026-01-15T10:00:00Z" };
+    const plan = planPushFetches([push("9", "refs/heads/feature"), resumed, push("7", "refs/heads/main")], 3);
+    expect(plan.fetch.map((p) => p.eventId)).toEqual(["7", "4", "9"]);
+  });
 });
 
 describe("diff caps", () => {

@@ -62,4 +62,29 @@ describe("firehose mode", () => {
 
     expect(statuses).toEqual([403, 403, 502, 200]);
   });
+
+  it("refuses a too-large push's compare with 406 but serves its commit list and each commit's diff", async () => {
+    const push = firehose.pushes.find((p) => p.failure === "too_large");
+    const base = `/repos/${push?.repo}/compare/${push?.before}...${push?.head}`;
+    const listing = await fetch(`${standIn.url}${base}?per_page=100`);
+    const body = (await listing.json()) as { total_commits: number; commits: { sha: string }[] };
+    const commitStatuses = await Promise.all(
+      body.commits.map(async (c) => (await get(`/repos/${push?.repo}/commits/${c.sha}`)).status),
+    );
+    expect({
+      compare: (await get(base)).status,
+      listed: body.commits.map((c) => c.sha),
+      someCommitServed: commitStatuses.includes(200),
+    }).toEqual({ compare: 406, listed: push?.commits.map((c) => c.sha), someCommitServed: true });
+  });
+});
+
+describe("keys planted in too-large pushes", () => {
+  it("sit in a commit below the head, so only a commit-by-commit fallback finds them", () => {
+    const hose = createFirehose({ seed: 4, eventsPerMinute: 8_000, plantEvery: 1_000_000 });
+    hose.advance(5 * 60_000);
+    const inTooLarge = hose.planted.filter((p) => p.failure === "too_large");
+    expect(inTooLarge.length).toBeGreaterThan(0);
+    expect(inTooLarge.every((p) => p.planted?.commit !== p.head && p.commits.length >= 3)).toBe(true);
+  });
 });

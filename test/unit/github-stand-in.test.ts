@@ -36,9 +36,21 @@ function anyOfPayloads(schema: object): object {
 let standIn: GitHubStandIn;
 let ajv: Ajv;
 
+const sha = (n: number) => n.toString(16).padStart(40, "0");
+const files = (tag: string, count: number) =>
+  Array.from(
+    { length: count },
+    (_, i) => `diff --git a/${tag}${i} b/${tag}${i}\n--- a/${tag}${i}\n+++ b/${tag}${i}\n@@ -0,0 +1 @@\n+x\n`,
+  ).join("");
+const LONG = Array.from({ length: 260 }, (_, i) => ({ sha: sha(i + 1), diff: files(`l${i}-`, 1) }));
+const WIDE = [1, 2, 3].map((n) => ({ sha: sha(1000 + n), diff: files(`w${n}-`, 120) }));
+
 beforeAll(async () => {
   const stream = createRecordedShapeEventStream({ count: 320, pushRatio: 0.2, plantedKeys: 12, seed: 3 });
   standIn = await startGitHubStandIn({ stream, publishAll: true });
+  // A branch of 260 commits (one file each) and a 3-commit branch whose compare is over 300 files.
+  standIn.addBranch("acme/long", "main", LONG);
+  standIn.addBranch("acme/wide", "a".repeat(40), WIDE);
   ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
   ajv.addFormat("uri-template", true);
@@ -79,6 +91,13 @@ describe.skipIf(!existsSync(SCHEMAS))(
       const { before, head } = (push?.payload ?? {}) as { before: string; head: string };
       const response = await get(`/repos/${push?.repo.name}/compare/${before}...${head}`);
       expectValid(schemaOf("compare-commits.json"), await response.json());
+    });
+
+    it("serves a paginated compare page and a commit that validate against their schemas", async () => {
+      const page = await get(`/repos/acme/long/compare/main...${sha(260)}?per_page=100&page=3`);
+      expectValid(schemaOf("compare-commits.json"), await page.json());
+      const commit = await get(`/repos/acme/wide/commits/${sha(1002)}`);
+      expectValid(schemaOf("get-commit.json"), await commit.json());
     });
 
     it("serves code search with text matches that validates against the search-code schema", async () => {
@@ -140,5 +159,68 @@ describe("stand-in protocol", () => {
 
   it("refuses search pages beyond the 1000-result cap with 422", async () => {
     expect((await get("/search/code?q=smk_&per_page=100&page=11")).status).toBe(422);
+  });
+});
+
+describe("compares as GitHub limits them", () => {
+  it("answers a compare diff over 300 files with 406 too_large, and each commit's own diff", async () => {
+    const compare = await get(
+      `/repos/acme/wide/compare/${"a".repeat(40)}...${sha(1003)}`,
+      "application/vnd.github.diff",
+    );
+    const body = (await compare.json()) as { errors: { code: string }[]; message: string };
+    const commit = await get(`/repos/acme/wide/commits/${sha(1002)}`, "application/vnd.github.diff");
+    expect({
+      status: compare.status,
+      code: body.errors[0]?.code,
+      message: body.message,
+      commitStatus: commit.status,
+      commitFiles: (await commit.text()).match(/^diff --git /gm)?.length,
+    }).toEqual({
+      status: 406,
+      code: "too_large",
+      message: expect.stringContaining("maximum number of files (300)"),
+      commitStatus: 200,
+      commitFiles: 120,
+    });
+  });
+
+  it("lists at most 250 commits without paging (the newest, the last one the head) and all of them by pages", async () => {
+    const commitsOf = async (query: string) => {
+      const response = await get(`/repos/acme/long/compare/main...${sha(260)}${query}`);
+      const body = (await response.json()) as {
+        total_commits: number;
+        commits: { sha: string; parents: { sha: string }[] }[];
+      };
+      return { body, link: response.headers.get("link") ?? "" };
+    };
+    const unpaged = await commitsOf("");
+    const pages = await Promise.all([1, 2, 3].map((n) => commitsOf(`?per_page=100&page=${n}`)));
+    const paged = pages.flatMap((p) => p.body.commits);
+    expect({
+      total: unpaged.body.total_commits,
+      unpaged: unpaged.body.commits.length,
+      unpagedLast: unpaged.body.commits.at(-1)?.sha,
+      paged: paged.map((c) => c.sha),
+      parentOfSecond: paged[1]?.parents[0]?.sha,
+      nextLink: pages.map((p) => /rel="next"/.test(p.link)),
+    }).toEqual({
+      total: 260,
+      unpaged: 250,
+      unpagedLast: sha(260),
+      paged: LONG.map((c) => c.sha),
+      parentOfSecond: sha(1),
+      nextLink: [true, true, false],
+    });
+  });
+
+  it("compares what is left of a branch from one of its commits", async () => {
+    const response = await get(`/repos/acme/wide/compare/${sha(1001)}...${sha(1003)}?per_page=100`);
+    const body = (await response.json()) as { total_commits: number };
+    const diff = await get(
+      `/repos/acme/wide/compare/${sha(1001)}...${sha(1003)}`,
+      "application/vnd.github.diff",
+    );
+    expect([body.total_commits, diff.status]).toEqual([2, 200]);
   });
 });
