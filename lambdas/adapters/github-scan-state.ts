@@ -20,8 +20,8 @@ export const BACKLOG_TTL_SECONDS = 3 * 24 * 3600;
 export const SEEN_LOCATION_TTL_SECONDS = 30 * 24 * 3600;
 export const REPO_QUEUE_TTL_SECONDS = 7 * 24 * 3600;
 
-const CURSOR = { pk: "POLLER#events", sk: "cursor" };
-const BACKLOG_PK = "POLLER#backlog";
+/** The events poller's namespace; the watcher keeps its claims and backlog apart under `WATCHER`. */
+export const POLLER_NAMESPACE = "POLLER";
 const SWEEP_CURSOR = { pk: "SWEEP#cursor", sk: "cursor" };
 const SWEEP_QUEUE_PK = "SWEEP#queue";
 
@@ -90,8 +90,17 @@ export function createGitHubScanState(deps: {
   client: DynamoDBDocumentClient;
   tableName: string;
   now?: () => Date;
+  /**
+   * Prefix of the cursor, seen-set and backlog items (default `POLLER`). The watcher uses its own, so
+   * an event the poller claimed (or dropped from its backlog) is still the watcher's to diff.
+   */
+  namespace?: string;
 }): PollerState & SweepState & RunLeases {
   const { client, tableName } = deps;
+  const namespace = deps.namespace ?? POLLER_NAMESPACE;
+  const CURSOR = { pk: `${namespace}#events`, sk: "cursor" };
+  const BACKLOG_PK = `${namespace}#backlog`;
+  const seenPk = (id: string) => `${namespace}#seen#${id}`;
   const now = deps.now ?? (() => new Date());
   const expiresIn = (seconds: number) => Math.floor(now().getTime() / 1000) + seconds;
 
@@ -201,7 +210,7 @@ export function createGitHubScanState(deps: {
             new PutCommand({
               TableName: tableName,
               Item: {
-                pk: `POLLER#seen#${id}`,
+                pk: seenPk(id),
                 sk: "-",
                 state: "claimed",
                 claimedAt: at.toISOString(),
@@ -226,13 +235,13 @@ export function createGitHubScanState(deps: {
       const expiresAt = expiresIn(SEEN_EVENT_TTL_SECONDS);
       await batchWrite(
         [...new Set(ids)].map((id) => ({
-          PutRequest: { Item: { pk: `POLLER#seen#${id}`, sk: "-", state: "done", expiresAt } },
+          PutRequest: { Item: { pk: seenPk(id), sk: "-", state: "done", expiresAt } },
         })),
       );
     },
 
     async releaseEvents(ids: readonly string[]): Promise<void> {
-      await batchWrite(ids.map((id) => ({ DeleteRequest: { Key: { pk: `POLLER#seen#${id}`, sk: "-" } } })));
+      await batchWrite(ids.map((id) => ({ DeleteRequest: { Key: { pk: seenPk(id), sk: "-" } } })));
     },
 
     async loadBacklog(limit: number): Promise<PushToScan[]> {

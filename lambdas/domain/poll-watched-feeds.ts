@@ -1,0 +1,491 @@
+import { pushDiffFindings, textFindings } from "./event-findings.js";
+import type { Finding, RecordFindings } from "./finding.js";
+import {
+  byFetchOrder,
+  compareEventIds,
+  type GitHubEvent,
+  GitHubEventSchema,
+  type PushToScan,
+  workFor,
+} from "./github-events.js";
+import {
+  DEFAULT_POLL_SETTINGS,
+  type DiffResult,
+  type EventsPage,
+  GitHubRunStoppedError,
+  type PollerState,
+  type PollSettings,
+  type SkipReason,
+  type StopReason,
+} from "./poll-events.js";
+import { feedsOf, type OwnerType, type WatchEntry, type WatchedFeed } from "./watch-list.js";
+
+const NEW_BRANCH = /^0{40}$/;
+
+/** A watched feed's state between runs (watch-list table, `FEED / <feed id>`). */
+export interface FeedCursor {
+  feedId: string;
+  etag?: string;
+  /** From `GET /users/{owner}`: which feed lists an owner's events. Resolved once. */
+  ownerType?: OwnerType;
+  /** Newest event id seen: the next poll's overlap. */
+  newestId?: string;
+  /** Last poll GitHub answered (200 or 304): the lag alarm's measure. */
+  lastPollAt?: string;
+  /** Not before this (X-Poll-Interval, a failure's backoff, an unreachable feed's recheck). */
+  nextPollAt?: string;
+  /** Consecutive transient failures of this feed (5xx, timeout). */
+  failures?: number;
+  /** Why the feed can't be read now (owner or repo gone: not_found ...); cleared by the next good poll. */
+  unreachable?: string;
+  version: number;
+}
+
+/** The watch list as the watcher reads it (lambdas/adapters/watch-list-store.ts). */
+export interface WatchListStore {
+  listEntries(): Promise<WatchEntry[]>;
+  loadFeedCursors(): Promise<Map<string, FeedCursor>>;
+  /** False when an overlapping run saved first. */
+  saveFeedCursor(cursor: FeedCursor): Promise<boolean>;
+}
+
+/** One classified answer about an owner or a feed; run-wide stops throw GitHubRunStoppedError. */
+export type OwnerTypeResult =
+  | { kind: "found"; type: OwnerType }
+  | { kind: "unreachable"; reason: string }
+  | { kind: "retry"; reason: string };
+
+export type FeedPage = EventsPage | { status: "unreachable" | "retry"; reason: string };
+
+/** Which feed endpoint to read: `/orgs/{org}/events`, `/users/{user}/events/public`, `/repos/{o}/{r}/events`. */
+export type FeedRequest =
+  | { kind: "org"; owner: string }
+  | { kind: "user"; owner: string }
+  | { kind: "repo"; owner: string; repo: string };
+
+/** The GitHub calls the watcher makes (lambdas/adapters/github-watch-api.ts). */
+export interface WatchApi {
+  ownerType(owner: string): Promise<OwnerTypeResult>;
+  listFeedEvents(input: {
+    feed: FeedRequest;
+    page: number;
+    perPage: number;
+    etag?: string;
+  }): Promise<FeedPage>;
+  /** The events API's pushDiff (one way to get a push's diff; new branches handled there). */
+  pushDiff(push: PushToScan): Promise<DiffResult>;
+}
+
+/** The watcher's own claims and retry backlog: the state adapter under its own namespace. */
+export type WatcherState = Pick<
+  PollerState,
+  "claimEvents" | "completeEvents" | "releaseEvents" | "loadBacklog" | "addToBacklog" | "removeFromBacklog"
+>;
+
+export interface WatchSettings extends PollSettings {
+  /** A feed's first poll scans events created this long before the target was added (GitHub lists events late). */
+  firstPollLookbackMs: number;
+  /** Backoff after a feed's transient failure, ×4 per further failure, capped at `feedRetryMaxMs`. */
+  feedRetryBaseMs: number;
+  feedRetryMaxMs: number;
+  /** An unreachable owner or repo (404 ...) is looked at again after this long. */
+  unreachableRecheckMs: number;
+}
+
+/**
+ * Defaults: 16 calls a run (960/h, every minute) leaves the poller its 3,600/h and the sweep its
+ * 400/h of blob fetches inside GitHub's 5,000/h (docs/github-scanners.md "Watch lists"); 304s are
+ * free on GitHub and not counted. The backlog is larger than the poller's: a watched push is never
+ * dropped while the budget merely lags.
+ */
+export const DEFAULT_WATCH_SETTINGS: Omit<WatchSettings, "prefixes"> = {
+  ...DEFAULT_POLL_SETTINGS,
+  maxApiCalls: 16,
+  maxBacklog: 5_000,
+  firstPollLookbackMs: 60 * 60_000,
+  feedRetryBaseMs: 60_000,
+  feedRetryMaxMs: 30 * 60_000,
+  unreachableRecheckMs: 60 * 60_000,
+};
+
+export interface WatchDeps {
+  api: WatchApi;
+  store: WatchListStore;
+  state: WatcherState;
+  recordFindings: RecordFindings;
+  now: () => Date;
+  settings: WatchSettings;
+}
+
+/** What one watcher run did (metrics, health, the local runner's line). */
+export interface WatchCounters {
+  targets: number;
+  feeds: number;
+  feedsPolled: number;
+  feedsNotModified: number;
+  feedsUnreachable: number;
+  feedsRetrying: number;
+  /** Feeds whose new events outran the 300 GitHub lists (older ones never seen). */
+  feedGaps: number;
+  ownersResolved: number;
+  eventsNew: number;
+  eventsScanned: number;
+  alreadySeen: number;
+  malformed: number;
+  pushesSeen: number;
+  pushesDiffed: number;
+  pushesUnreachable: number;
+  unreachable: Record<string, number>;
+  pushesRetrying: number;
+  pushesGivenUp: number;
+  pushesDropped: number;
+  backlog: number;
+  /** Calls that use GitHub's rate limit (304s don't). */
+  apiCalls: number;
+  bytesScanned: number;
+  diffsTruncated: number;
+  findings: number;
+  /** Longest time since a watched feed was last read (or added): the lag alarm's metric. */
+  oldestFeedAgeSeconds: number;
+  skipped?: SkipReason;
+  stopped?: StopReason;
+}
+
+export function emptyWatchCounters(): WatchCounters {
+  return {
+    targets: 0,
+    feeds: 0,
+    feedsPolled: 0,
+    feedsNotModified: 0,
+    feedsUnreachable: 0,
+    feedsRetrying: 0,
+    feedGaps: 0,
+    ownersResolved: 0,
+    eventsNew: 0,
+    eventsScanned: 0,
+    alreadySeen: 0,
+    malformed: 0,
+    pushesSeen: 0,
+    pushesDiffed: 0,
+    pushesUnreachable: 0,
+    unreachable: {},
+    pushesRetrying: 0,
+    pushesGivenUp: 0,
+    pushesDropped: 0,
+    backlog: 0,
+    apiCalls: 0,
+    bytesScanned: 0,
+    diffsTruncated: 0,
+    findings: 0,
+    oldestFeedAgeSeconds: 0,
+  };
+}
+
+/**
+ * The feeds to read this run: due ones (no `nextPollAt`, or it has passed, give or take the
+ * schedule's jitter), least recently read first so a tight budget rotates through all of them.
+ */
+export function planFeedPolls(
+  feeds: readonly WatchedFeed[],
+  cursors: ReadonlyMap<string, FeedCursor>,
+  nowMs: number,
+  earlyToleranceMs: number,
+): WatchedFeed[] {
+  const lastRead = (feed: WatchedFeed) => cursors.get(feed.id)?.lastPollAt ?? "";
+  return feeds
+    .filter((feed) => {
+      const next = cursors.get(feed.id)?.nextPollAt;
+      return !next || Date.parse(next) <= nowMs + earlyToleranceMs;
+    })
+    .sort((a, b) => lastRead(a).localeCompare(lastRead(b)) || a.id.localeCompare(b.id));
+}
+
+/** The endpoint for a feed, once an owner's type is known. */
+export function feedRequestOf(feed: WatchedFeed, ownerType: OwnerType | undefined): FeedRequest | undefined {
+  if (feed.kind === "repo") return { kind: "repo", owner: feed.owner, repo: feed.repo ?? "" };
+  if (!ownerType) return undefined;
+  return { kind: ownerType === "Organization" ? "org" : "user", owner: feed.owner };
+}
+
+interface FeedRead {
+  cursor: FeedCursor;
+  events: GitHubEvent[];
+}
+
+/**
+ * The watcher: every watched feed (owner or repository) is read with its ETag (a 304 costs no rate
+ * limit) no sooner than GitHub's X-Poll-Interval, text events are scanned, and EVERY push of a
+ * watched target is diffed through the events API's pushDiff, within a per-run budget; what the
+ * budget doesn't reach waits in a backlog (not dropped). Claims live in the watcher's own namespace,
+ * so a push the public-events poller already claimed (or dropped) is still diffed here. Failures
+ * are classified as the poller's: a push unreachable or retried with backoff, a feed retried with
+ * backoff or rechecked later, a run-wide stop (rate limit, 401, deadline) ends GitHub calls cleanly.
+ */
+export async function pollWatchedFeeds(deps: WatchDeps): Promise<WatchCounters> {
+  const { api, store, state, settings } = deps;
+  const counters = emptyWatchCounters();
+  const started = deps.now();
+  const nowMs = started.getTime();
+  const seenAt = started.toISOString();
+  const entries = await store.listEntries();
+  const feeds = feedsOf(entries);
+  counters.targets = entries.length;
+  counters.feeds = feeds.length;
+  const cursors = await store.loadFeedCursors();
+  const changed = new Map<string, FeedCursor>();
+  const events = new Map<string, GitHubEvent>();
+  let stop: GitHubRunStoppedError | undefined;
+
+  for (const feed of planFeedPolls(feeds, cursors, nowMs, settings.earlyToleranceMs)) {
+    if (counters.apiCalls >= settings.maxApiCalls) break;
+    const cursor = cursors.get(feed.id) ?? { feedId: feed.id, version: 0 };
+    try {
+      const read = await readFeed(deps, feed, cursor, counters, nowMs);
+      if (!read) continue;
+      changed.set(feed.id, read.cursor);
+      for (const event of read.events) if (!events.has(event.id)) events.set(event.id, event);
+    } catch (error) {
+      if (!(error instanceof GitHubRunStoppedError)) throw error;
+      stop = error;
+      counters.stopped = error.reason;
+      break;
+    }
+  }
+  counters.eventsNew = events.size;
+  for (const feed of feeds) {
+    const cursor = changed.get(feed.id) ?? cursors.get(feed.id);
+    const since = Date.parse(cursor?.lastPollAt ?? feed.addedAt);
+    if (Number.isFinite(since)) {
+      counters.oldestFeedAgeSeconds = Math.max(
+        counters.oldestFeedAgeSeconds,
+        Math.round((nowMs - since) / 1000),
+      );
+    }
+  }
+
+  const ordered = [...events.values()].sort((a, b) => compareEventIds(a.id, b.id));
+  const works = ordered.map((event) => ({ event, work: workFor(event) }));
+  for (const { work } of works) if (work.kind === "malformed") counters.malformed++;
+  const actionable = works.filter(
+    ({ work }) => work.kind !== "nothing" && work.kind !== "malformed" && work.kind !== "public",
+  );
+  const claimed = await state.claimEvents(actionable.map(({ event }) => event.id));
+  counters.alreadySeen = actionable.length - claimed.size;
+  const mine = actionable.filter(({ event }) => claimed.has(event.id));
+
+  const findings: Finding[] = [];
+  const newPushes: PushToScan[] = [];
+  for (const { event, work } of mine) {
+    if (work.kind === "text") {
+      for (const item of work.texts) {
+        counters.bytesScanned += Buffer.byteLength(item.text, "utf8");
+        findings.push(...textFindings(item, event.repo.name, settings.prefixes, seenAt));
+      }
+      counters.eventsScanned++;
+    } else if (work.kind === "push") {
+      newPushes.push(work.push);
+    }
+  }
+  counters.pushesSeen = newPushes.length;
+
+  const backlog = await state.loadBacklog(settings.maxBacklog);
+  const backlogIds = new Set(backlog.map((push) => push.eventId));
+  const due = backlog.filter((push) => !push.retryAt || Date.parse(push.retryAt) <= nowMs);
+  const done: PushToScan[] = [];
+  const retryLater: PushToScan[] = [];
+  for (const push of [...due, ...newPushes].sort(byFetchOrder)) {
+    const cost = NEW_BRANCH.test(push.before) ? 2 : 1;
+    if (stop || counters.apiCalls + cost > settings.maxApiCalls) break;
+    let result: DiffResult;
+    try {
+      // merge: pass { maxCalls: settings.maxApiCalls - counters.apiCalls } once pushDiff takes options (B's change).
+      result = await api.pushDiff(push);
+    } catch (error) {
+      if (error instanceof GitHubRunStoppedError) {
+        stop = error;
+        counters.stopped = error.reason;
+        break;
+      }
+      result = { kind: "retry", reason: "error" };
+    }
+    // After B's change every DiffResult says how many calls it made; before it, a new branch made two.
+    counters.apiCalls += (result as { apiCalls?: number }).apiCalls ?? cost;
+    if (result.kind === "unreachable") {
+      counters.pushesUnreachable++;
+      counters.unreachable[result.reason] = (counters.unreachable[result.reason] ?? 0) + 1;
+      done.push(push);
+    } else if (result.kind === "retry") {
+      const attempts = (push.attempts ?? 0) + 1;
+      if (attempts >= settings.maxDiffAttempts) {
+        counters.pushesGivenUp++;
+        done.push(push);
+      } else {
+        counters.pushesRetrying++;
+        const backoff = settings.diffRetryBaseMs * 4 ** (attempts - 1);
+        retryLater.push({ ...push, attempts, retryAt: new Date(nowMs + backoff).toISOString() });
+      }
+    } else {
+      const scanned = pushDiffFindings(result.text, push, settings, seenAt);
+      if (scanned.truncated) counters.diffsTruncated++;
+      counters.bytesScanned += scanned.bytes;
+      findings.push(...scanned.findings);
+      counters.pushesDiffed++;
+      counters.eventsScanned++;
+      done.push(push);
+    }
+  }
+
+  try {
+    if (findings.length > 0) await deps.recordFindings(findings);
+  } catch (error) {
+    // Nothing is lost: claims released and cursors not advanced, so the next run reads these again.
+    await state.releaseEvents(mine.map(({ event }) => event.id));
+    throw error;
+  }
+  counters.findings = findings.length;
+  await state.completeEvents(mine.map(({ event }) => event.id));
+  await saveWatchBacklog(deps, counters, { backlog, backlogIds, newPushes, done, retryLater });
+  for (const cursor of changed.values()) await store.saveFeedCursor(cursor);
+  return counters;
+}
+
+/**
+ * Reads one feed: the owner's type first if unknown (one call), then pages with the ETag until
+ * they reach the newest event seen (or, on a first poll, events older than the target's addition).
+ * Returns undefined when nothing about the feed changed (budget gone before its first call).
+ */
+async function readFeed(
+  deps: WatchDeps,
+  feed: WatchedFeed,
+  cursor: FeedCursor,
+  counters: WatchCounters,
+  nowMs: number,
+): Promise<FeedRead | undefined> {
+  const { api, settings } = deps;
+  const next: FeedCursor = { ...cursor };
+  const at = new Date(nowMs).toISOString();
+  const later = (ms: number) => new Date(nowMs + ms).toISOString();
+  if (feed.kind === "owner" && !next.ownerType) {
+    counters.apiCalls++;
+    const owner = await api.ownerType(feed.owner);
+    if (owner.kind !== "found")
+      return { cursor: feedFailed(next, owner, counters, settings, nowMs), events: [] };
+    next.ownerType = owner.type;
+    counters.ownersResolved++;
+  }
+  const request = feedRequestOf(feed, next.ownerType);
+  if (!request) return undefined;
+  const since =
+    next.newestId === undefined ? Date.parse(feed.addedAt) - settings.firstPollLookbackMs : undefined;
+  const found: GitHubEvent[] = [];
+  let reachedKnown = false;
+  let etag: string | undefined;
+  let pollInterval: number | undefined;
+  let newestSeen = next.newestId;
+  let page = 1;
+  for (; page <= settings.maxPages; page++) {
+    // The budget ran out mid-feed: keep what was read, leave the overlap for the next run to finish.
+    if (counters.apiCalls >= settings.maxApiCalls) return { cursor: next, events: found };
+    const result = await api.listFeedEvents({
+      feed: request,
+      page,
+      perPage: settings.perPage,
+      ...(page === 1 && next.etag ? { etag: next.etag } : {}),
+    });
+    if ("reason" in result) {
+      counters.apiCalls++;
+      const failure = { kind: result.status, reason: result.reason };
+      // An owner renamed or turned into an organization: its type is looked up again next time.
+      if (failure.kind === "unreachable" && feed.kind === "owner") delete next.ownerType;
+      return { cursor: feedFailed(next, failure, counters, settings, nowMs), events: [] };
+    }
+    if (page === 1) pollInterval = result.pollIntervalSeconds;
+    if (result.status === 304) {
+      counters.feedsNotModified++;
+      reachedKnown = true;
+      break;
+    }
+    counters.apiCalls++;
+    if (page === 1) etag = result.etag;
+    for (const raw of result.events) {
+      const parsed = GitHubEventSchema.safeParse(raw);
+      if (!parsed.success) {
+        counters.malformed++;
+        continue;
+      }
+      const event = parsed.data;
+      if (newestSeen === undefined || compareEventIds(event.id, newestSeen) > 0) newestSeen = event.id;
+      const known = next.newestId !== undefined && compareEventIds(event.id, next.newestId) <= 0;
+      const tooOld = since !== undefined && Date.parse(event.created_at) < since;
+      if (known || tooOld) reachedKnown = true;
+      else found.push(event);
+    }
+    if (reachedKnown || !result.hasNext) {
+      reachedKnown = true;
+      break;
+    }
+  }
+  counters.feedsPolled++;
+  if (!reachedKnown) counters.feedGaps++;
+  if (newestSeen !== undefined) next.newestId = newestSeen;
+  if (etag) next.etag = etag;
+  next.lastPollAt = at;
+  next.failures = 0;
+  delete next.unreachable;
+  const waitMs = Math.max((pollInterval ?? 60) * 1000, 0);
+  next.nextPollAt = later(waitMs);
+  return { cursor: next, events: found };
+}
+
+/** A feed (or its owner lookup) failed: unreachable ones are rechecked later, transient ones backed off. */
+function feedFailed(
+  cursor: FeedCursor,
+  failure: { kind: "unreachable" | "retry"; reason: string },
+  counters: WatchCounters,
+  settings: WatchSettings,
+  nowMs: number,
+): FeedCursor {
+  if (failure.kind === "unreachable") {
+    counters.feedsUnreachable++;
+    return {
+      ...cursor,
+      unreachable: failure.reason,
+      nextPollAt: new Date(nowMs + settings.unreachableRecheckMs).toISOString(),
+    };
+  }
+  counters.feedsRetrying++;
+  const failures = (cursor.failures ?? 0) + 1;
+  const backoff = Math.min(settings.feedRetryBaseMs * 4 ** (failures - 1), settings.feedRetryMaxMs);
+  return { ...cursor, failures, nextPollAt: new Date(nowMs + backoff).toISOString() };
+}
+
+/** The retry backlog after a run: what waited, minus what is done, plus what the budget didn't reach. */
+async function saveWatchBacklog(
+  deps: WatchDeps,
+  counters: WatchCounters,
+  run: {
+    backlog: PushToScan[];
+    backlogIds: Set<string>;
+    newPushes: PushToScan[];
+    done: PushToScan[];
+    retryLater: PushToScan[];
+  },
+): Promise<void> {
+  const doneIds = new Set(run.done.map((push) => push.eventId));
+  const retried = new Map(run.retryLater.map((push) => [push.eventId, push]));
+  const waiting = new Map<string, PushToScan>();
+  for (const push of [...run.backlog, ...run.newPushes]) {
+    if (!doneIds.has(push.eventId)) waiting.set(push.eventId, retried.get(push.eventId) ?? push);
+  }
+  const ranked = [...waiting.values()].sort(byFetchOrder);
+  const kept = ranked.slice(0, deps.settings.maxBacklog);
+  counters.pushesDropped = ranked.length - kept.length;
+  counters.backlog = kept.length;
+  const keptIds = new Set(kept.map((push) => push.eventId));
+  await deps.state.addToBacklog(
+    kept.filter((push) => !run.backlogIds.has(push.eventId) || retried.has(push.eventId)),
+  );
+  await deps.state.removeFromBacklog(
+    run.backlog.filter((push) => doneIds.has(push.eventId) || !keptIds.has(push.eventId)),
+  );
+}
