@@ -8,6 +8,7 @@ import { systemClock } from "../../lambdas/adapters/clock.js";
 import { createLocalHttpServer, type Route } from "../../lambdas/adapters/local-http.js";
 import { consoleRoutes } from "./console-routes.js";
 import { type CrashHook, crashHookFrom, noCrash } from "./crash-points.js";
+import { startGitHubWatcher } from "./github-watcher-schedule.js";
 import { type LocalEnvironment, openLocalEnvironment } from "./local-environment.js";
 import {
   localFindingRecorder,
@@ -153,6 +154,13 @@ async function startServices(ctx: RunnerContext, options: StartOptions): Promise
         ctx.log(`github: polling ${github.mode === "stand-in" ? "the stand-in" : apiUrl}`);
         started.push(
           startGitHubScanners(
+            { ...service, recordFindings: localFindingRecorder(service) },
+            { apiUrl, ...(github.token ? { token: github.token } : {}) },
+          ),
+        );
+        // Watch lists (issue 12 point 4): every push of the owners `keywatch watch add` names.
+        started.push(
+          startGitHubWatcher(
             { ...service, recordFindings: localFindingRecorder(service) },
             { apiUrl, ...(github.token ? { token: github.token } : {}) },
           ),

@@ -344,6 +344,14 @@ export async function pollWatchedFeeds(deps: WatchDeps): Promise<WatchCounters> 
   }
   counters.findings = findings.length;
   await state.completeEvents(mine.map(({ event }) => event.id));
+  // A rate limit's reset holds back every waiting push: no diff is asked for before it.
+  const notBefore = stop?.retryAt?.toISOString();
+  const held = (push: PushToScan) =>
+    notBefore && (!push.retryAt || push.retryAt < notBefore) ? { ...push, retryAt: notBefore } : push;
+  for (const push of [...due, ...newPushes]) {
+    if (notBefore && !done.includes(push) && !retryLater.some((p) => p.eventId === push.eventId))
+      retryLater.push(held(push));
+  }
   await saveWatchBacklog(deps, counters, { backlog, backlogIds, newPushes, done, retryLater });
   for (const cursor of changed.values()) await store.saveFeedCursor(cursor);
   return counters;
