@@ -7,6 +7,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { SweepCursor, SweepState } from "../domain/code-search-sweep.js";
 import { byFetchOrder, type PushToScan, pushPriority } from "../domain/github-events.js";
@@ -81,6 +82,12 @@ export interface RunLeases {
   releaseRunLease(lease: RunLease): Promise<void>;
 }
 
+/** GitHub calls a scanner spent in a clock hour (`<namespace>#budget / <hour>`), so a run may burst within an hourly cap. */
+export interface HourlyApiBudget {
+  /** Adds `calls` to the hour's count and returns the new total (0 reads it). */
+  spendApiCalls(hour: string, calls: number): Promise<number>;
+}
+
 /**
  * The GitHub scanners' state in the state table: the poller's cursor (ETag, newest id, next poll
  * time, coverage gaps; optimistic version), the seen-event set, the push backlog, the queue of
@@ -95,7 +102,7 @@ export function createGitHubScanState(deps: {
    * an event the poller claimed (or dropped from its backlog) is still the watcher's to diff.
    */
   namespace?: string;
-}): PollerState & SweepState & RunLeases {
+}): PollerState & SweepState & RunLeases & HourlyApiBudget {
   const { client, tableName } = deps;
   const namespace = deps.namespace ?? POLLER_NAMESPACE;
   const CURSOR = { pk: `${namespace}#events`, sk: "cursor" };
@@ -242,6 +249,19 @@ export function createGitHubScanState(deps: {
 
     async releaseEvents(ids: readonly string[]): Promise<void> {
       await batchWrite(ids.map((id) => ({ DeleteRequest: { Key: { pk: seenPk(id), sk: "-" } } })));
+    },
+
+    async spendApiCalls(hour: string, calls: number): Promise<number> {
+      const { Attributes } = await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: `${namespace}#budget`, sk: hour },
+          UpdateExpression: "ADD calls :n SET expiresAt = if_not_exists(expiresAt, :ttl)",
+          ExpressionAttributeValues: { ":n": calls, ":ttl": expiresIn(2 * 3600) },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return Number(Attributes?.calls ?? 0);
     },
 
     async loadBacklog(limit: number): Promise<PushToScan[]> {

@@ -117,7 +117,7 @@ export interface PollSettings {
 }
 
 export const DEFAULT_POLL_SETTINGS: Omit<PollSettings, "prefixes"> = {
-  maxApiCalls: 60,
+  maxApiCalls: 56,
   perPage: 100,
   maxPages: 3,
   maxDiffFiles: 300,

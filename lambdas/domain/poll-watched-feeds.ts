@@ -80,9 +80,17 @@ export interface WatchApi {
 export type WatcherState = Pick<
   PollerState,
   "claimEvents" | "completeEvents" | "releaseEvents" | "loadBacklog" | "addToBacklog" | "removeFromBacklog"
->;
+> & {
+  /** Adds calls to the clock hour's count (`hour` = ISO `YYYY-MM-DDTHH`) and returns the total; 0 reads it. */
+  spendApiCalls(hour: string, calls: number): Promise<number>;
+};
 
 export interface WatchSettings extends PollSettings {
+  /**
+   * GitHub calls the watcher may make in a clock hour (its share of the 5,000/h); a run may spend up
+   * to `maxApiCalls` of what is left, so a burst of pushes is diffed at once instead of deferred.
+   */
+  maxApiCallsPerHour: number;
   /** A feed's first poll scans events created this long before the target was added (GitHub lists events late). */
   firstPollLookbackMs: number;
   /** Backoff after a feed's transient failure, ×4 per further failure, capped at `feedRetryMaxMs`. */
@@ -93,14 +101,16 @@ export interface WatchSettings extends PollSettings {
 }
 
 /**
- * Defaults: 16 calls a run (960/h, every minute) leaves the poller its 3,600/h and the sweep its
- * 400/h of blob fetches inside GitHub's 5,000/h (docs/github-scanners.md "Watch lists"); 304s are
- * free on GitHub and not counted. The backlog is larger than the poller's: a watched push is never
+ * Defaults: 1,200 calls an hour, at most 60 in one run; with the poller's 56 a minute (3,360/h) and
+ * the sweep's 400/h of blob fetches that stays inside GitHub's 5,000/h (docs/github-scanners.md
+ * "Watch lists": steady watching of 50 targets took ~13 calls a minute in the benchmark, with
+ * bursts past 25, which a flat per-run cap deferred by a minute); 304s are free and not counted. The backlog is larger than the poller's: a watched push is never
  * dropped while the budget merely lags.
  */
 export const DEFAULT_WATCH_SETTINGS: Omit<WatchSettings, "prefixes"> = {
   ...DEFAULT_POLL_SETTINGS,
-  maxApiCalls: 16,
+  maxApiCalls: 60,
+  maxApiCallsPerHour: 1_200,
   maxBacklog: 5_000,
   firstPollLookbackMs: 60 * 60_000,
   feedRetryBaseMs: 60_000,
@@ -232,15 +242,20 @@ export async function pollWatchedFeeds(deps: WatchDeps): Promise<WatchCounters> 
   counters.targets = entries.length;
   counters.feeds = feeds.length;
   const cursors = await store.loadFeedCursors();
+  const hour = seenAt.slice(0, 13);
+  const spentThisHour = await state.spendApiCalls(hour, 0);
+  // This run's budget: the hour's share left, at most the per-run cap.
+  const budget = Math.max(0, Math.min(settings.maxApiCalls, settings.maxApiCallsPerHour - spentThisHour));
+  const runSettings = { ...settings, maxApiCalls: budget };
   const changed = new Map<string, FeedCursor>();
   const events = new Map<string, GitHubEvent>();
   let stop: GitHubRunStoppedError | undefined;
 
   for (const feed of planFeedPolls(feeds, cursors, nowMs, settings.earlyToleranceMs)) {
-    if (counters.apiCalls >= settings.maxApiCalls) break;
+    if (counters.apiCalls >= budget) break;
     const cursor = cursors.get(feed.id) ?? { feedId: feed.id, version: 0 };
     try {
-      const read = await readFeed(deps, feed, cursor, counters, nowMs);
+      const read = await readFeed({ ...deps, settings: runSettings }, feed, cursor, counters, nowMs);
       if (!read) continue;
       changed.set(feed.id, read.cursor);
       for (const event of read.events) if (!events.has(event.id)) events.set(event.id, event);
@@ -295,10 +310,10 @@ export async function pollWatchedFeeds(deps: WatchDeps): Promise<WatchCounters> 
   const retryLater: PushToScan[] = [];
   for (const push of [...due, ...newPushes].sort(byFetchOrder)) {
     const cost = NEW_BRANCH.test(push.before) ? 2 : 1;
-    if (stop || counters.apiCalls + cost > settings.maxApiCalls) break;
+    if (stop || counters.apiCalls + cost > budget) break;
     let result: DiffResult;
     try {
-      // merge: pass { maxCalls: settings.maxApiCalls - counters.apiCalls } once pushDiff takes options (B's change).
+      // merge: pass { maxCalls: budget - counters.apiCalls } once pushDiff takes options (B's change).
       result = await api.pushDiff(push);
     } catch (error) {
       if (error instanceof GitHubRunStoppedError) {
@@ -335,6 +350,7 @@ export async function pollWatchedFeeds(deps: WatchDeps): Promise<WatchCounters> 
     }
   }
 
+  await state.spendApiCalls(hour, counters.apiCalls);
   try {
     if (findings.length > 0) await deps.recordFindings(findings);
   } catch (error) {

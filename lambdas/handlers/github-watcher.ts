@@ -8,7 +8,10 @@ import { addWatchMetrics } from "../adapters/watch-metrics.js";
 import type { WatchCounters } from "../domain/poll-watched-feeds.js";
 
 export const GitHubWatcherSettingsSchema = {
-  WATCHER_MAX_API_CALLS: z.coerce.number().int().min(2).max(5000).default(16),
+  /** GitHub calls one run may make (a burst of pushes is diffed at once). */
+  WATCHER_MAX_API_CALLS: z.coerce.number().int().min(2).max(5000).default(60),
+  /** The watcher's share of GitHub's 5,000/h (docs/github-scanners.md "Watch lists"). */
+  WATCHER_MAX_API_CALLS_PER_HOUR: z.coerce.number().int().min(2).max(5000).default(1200),
 };
 
 export interface GitHubWatcherDeps {
@@ -37,7 +40,10 @@ async function wire() {
   const { watchList } = tableNamesFromEnv(["watchList"]);
   const cycle = createWatcherCycle(
     { ...wiring, watchListTable: watchList },
-    { maxApiCalls: settings.WATCHER_MAX_API_CALLS },
+    {
+      maxApiCalls: settings.WATCHER_MAX_API_CALLS,
+      maxApiCallsPerHour: settings.WATCHER_MAX_API_CALLS_PER_HOUR,
+    },
   );
   return makeGitHubWatcherHandler({ watch: (deadline) => cycle.run(deadline), metrics, logger });
 }

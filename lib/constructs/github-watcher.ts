@@ -23,8 +23,10 @@ export interface GitHubWatcherProps {
   keyPrefixes: string;
   /** The GitHub scanners: their token secret is the watcher's, their token alarm is reused. */
   scanners: GitHubScanners;
-  /** GitHub calls a run may make (default 16 a minute = 960/h; see docs/github-scanners.md "Watch lists"). */
-  maxApiCalls?: number;
+  /** GitHub calls the watcher may make an hour (default 1,200; see docs/github-scanners.md "Watch lists"). */
+  maxApiCallsPerHour?: number;
+  /** At most this many of them in one run (default 60). */
+  maxApiCallsPerRun?: number;
   /** (Pushes diffed + unreachable) / pushes seen (%, per hour) below which it alarms (default 95). */
   coverageThreshold?: number;
   /** A watched feed unread for longer than this (seconds, over 15 minutes) alarms (default 600). */
@@ -63,7 +65,8 @@ export class GitHubWatcher extends Construct {
         GITHUB_API_URL: String(this.node.tryGetContext("keywatch:githubApiUrl") ?? DEFAULT_GITHUB_API_URL),
         GITHUB_TOKEN_SECRET_ARN: token.secretArn,
         KEY_PREFIXES: props.keyPrefixes,
-        WATCHER_MAX_API_CALLS: String(props.maxApiCalls ?? 16),
+        WATCHER_MAX_API_CALLS: String(props.maxApiCallsPerRun ?? 60),
+        WATCHER_MAX_API_CALLS_PER_HOUR: String(props.maxApiCallsPerHour ?? 1200),
       },
     });
     this.watcher

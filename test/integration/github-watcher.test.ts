@@ -81,7 +81,8 @@ async function world(targets: string[]): Promise<World> {
   const github = createGitHubClient({ baseUrl: standIn.url, token: "t", timeoutMs: 2_000, retries: 0 });
   // A finite deadline, as a Lambda has: a rate limit longer than the run stops it instead of waiting.
   github.setDeadline(Date.now() + 45_000);
-  const clock = manualClock();
+  // A minute into a clock hour, so the hourly budget's test can't straddle an hour by chance.
+  const clock = manualClock(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 60_000);
   const store = createWatchListStore({ client: t.client, tableName: t.names.watchList });
   for (const target of targets) {
     await store.add({
@@ -265,6 +266,20 @@ describe("the watcher reads each watched feed and diffs every push", () => {
     expect((await w.runs()).feedsUnreachable).toBe(0);
   });
 
+  it("spends at most the hour's share left, and diffs the rest once the next hour begins", async () => {
+    const w = await world(["alice"]);
+    w.deps.settings = { ...w.deps.settings, maxApiCallsPerHour: 5 };
+    const leaks = [1, 2, 3, 4, 5, 6].map(() => w.leak("alice", "alice/app"));
+    const first = await w.runs();
+    // Two calls resolve alice and read her feed; three diffs fit the hour's five.
+    expect(first).toMatchObject({ apiCalls: 5, pushesSeen: 6, pushesDiffed: 3, backlog: 3 });
+    w.clock.advance(61_000);
+    expect((await w.runs()).pushesDiffed).toBe(0);
+    w.clock.advance(3_600_000);
+    expect((await w.runs()).pushesDiffed).toBe(3);
+    expect(found(w)).toEqual(new Set(leaks.map((leak) => leak.hash)));
+  });
+
   it("stops the run cleanly on a rate limit, keeping the pushes for the next run", async () => {
     const w = await world(["alice"]);
     const leak = w.leak("alice", "alice/app");
@@ -278,7 +293,8 @@ describe("the watcher reads each watched feed and diffs every push", () => {
     // Not asked again before the limit's reset.
     w.clock.advance(61_000);
     expect((await w.runs()).pushesDiffed).toBe(0);
-    w.clock.advance(3_600_000);
+    // The reset is an hour after the real time the limit was met (the test's clock starts earlier).
+    w.clock.advance(2 * 3_600_000);
     const second = await w.runs();
     expect(second.pushesDiffed).toBe(1);
     expect(found(w).has(leak.hash)).toBe(true);
