@@ -11,7 +11,7 @@
  * to its owner's email (simulated detection time + the real recording-to-email time), and GitHub
  * API calls per hour of poller + watcher (+ the sweep's configured bound) against 5,000/h.
  *
- *   npm run bench:github-watch     (BENCH_MINUTES=20 measured, BENCH_WARMUP_MINUTES=8, BENCH_WATCHED_PUSHES=6 a minute)
+ *   npm run bench:github-watch     (BENCH_MINUTES=20 measured, BENCH_WARMUP_MINUTES=3, BENCH_WATCHED_PUSHES=6 a minute)
  */
 import { mkdtempSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -46,7 +46,7 @@ import { createOwnerFeeds, type OwnerAccount } from "../standin/github/github-ow
 import { startGitHubStandIn } from "../standin/github/github-stand-in.js";
 
 const MINUTES = Number(process.env.BENCH_MINUTES ?? 20);
-const WARMUP_MINUTES = Number(process.env.BENCH_WARMUP_MINUTES ?? 8);
+const WARMUP_MINUTES = Number(process.env.BENCH_WARMUP_MINUTES ?? 3);
 /** Minutes polled after the measured window so its last pushes get their chance (not counted as published). */
 const DRAIN_MINUTES = 4;
 const WATCHED_PUSHES_PER_MINUTE = Number(process.env.BENCH_WATCHED_PUSHES ?? 6);
