@@ -1,6 +1,7 @@
 import { createWatcherCycle } from "../../lambdas/adapters/github-watcher-cycle.js";
 import { watchProgressLine } from "../../lambdas/adapters/watch-metrics.js";
 import type { RecordFindings } from "../../lambdas/domain/finding.js";
+import type { WatchSettings } from "../../lambdas/domain/poll-watched-feeds.js";
 import { every, type Service, type ServiceContext } from "./local-services.js";
 
 /**
@@ -10,19 +11,27 @@ import { every, type Service, type ServiceContext } from "./local-services.js";
  */
 export function startGitHubWatcher(
   ctx: ServiceContext & { recordFindings: RecordFindings },
-  github: { apiUrl: string; token?: string; everyMs?: number },
+  github: {
+    apiUrl: string;
+    token?: string;
+    everyMs?: number;
+    settings?: Partial<Omit<WatchSettings, "prefixes">>;
+  },
 ): Service {
-  const cycle = createWatcherCycle({
-    apiUrl: github.apiUrl,
-    ...(github.token ? { token: github.token } : {}),
-    client: ctx.client,
-    stateTable: ctx.tables.state,
-    watchListTable: ctx.tables.watchList,
-    recordFindings: ctx.recordFindings,
-    prefixes: ctx.prefixes,
-    now: ctx.now,
-    onHealthError: (error) => ctx.log(`github watcher: health not recorded: ${(error as Error).message}`),
-  });
+  const cycle = createWatcherCycle(
+    {
+      apiUrl: github.apiUrl,
+      ...(github.token ? { token: github.token } : {}),
+      client: ctx.client,
+      stateTable: ctx.tables.state,
+      watchListTable: ctx.tables.watchList,
+      recordFindings: ctx.recordFindings,
+      prefixes: ctx.prefixes,
+      now: ctx.now,
+      onHealthError: (error) => ctx.log(`github watcher: health not recorded: ${(error as Error).message}`),
+    },
+    github.settings,
+  );
   const schedule = every(
     github.everyMs ?? 5_000,
     async () => {

@@ -162,7 +162,14 @@ async function startServices(ctx: RunnerContext, options: StartOptions): Promise
         started.push(
           startGitHubWatcher(
             { ...service, recordFindings: localFindingRecorder(service) },
-            { apiUrl, ...(github.token ? { token: github.token } : {}) },
+            {
+              apiUrl,
+              ...(github.token ? { token: github.token } : {}),
+              // The demo stream's events are stamped January 2026: a new feed's whole window counts.
+              ...(github.mode === "stand-in"
+                ? { settings: { firstPollLookbackMs: Number.POSITIVE_INFINITY } }
+                : {}),
+            },
           ),
         );
       }
