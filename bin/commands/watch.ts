@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
 import { systemClock } from "../../lambdas/adapters/clock.js";
+import { createDocumentClient, SDK_DEADLINES } from "../../lambdas/adapters/dynamodb-client.js";
+import { TABLES } from "../../lambdas/adapters/table-specs.js";
 import { createWatchListStore, type WatchListAdmin } from "../../lambdas/adapters/watch-list-store.js";
 import { targetName, type WatchEntry, WatchTargetSchema } from "../../lambdas/domain/watch-list.js";
 import { readLocalSettings } from "../local/settings.js";
@@ -114,11 +116,26 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * The local tables (a running `keywatch start`'s DynamoDB Local, or one started here); or, with
+ * `WATCH_LIST_TABLE` set, that table as it is: the deployed one (the stack's `WatchListTableName`
+ * output, AWS credentials and region from the environment, `DYNAMODB_ENDPOINT` honoured).
+ */
 async function withWatchList(
   settings: ReturnType<typeof readLocalSettings>,
   use: (store: WatchListAdmin) => Promise<number>,
 ): Promise<number> {
-  return withLocalTables(settings, (env) =>
-    use(createWatchListStore({ client: env.client, tableName: env.tables.watchList })),
-  );
+  const table = process.env[TABLES.watchList.envVar];
+  if (!table) {
+    return withLocalTables(settings, (env) =>
+      use(createWatchListStore({ client: env.client, tableName: env.tables.watchList })),
+    );
+  }
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  const client = createDocumentClient(endpoint ? { endpoint } : {}, SDK_DEADLINES.interactive);
+  try {
+    return await use(createWatchListStore({ client, tableName: table }));
+  } finally {
+    client.destroy();
+  }
 }

@@ -1,4 +1,4 @@
-import { Duration } from "aws-cdk-lib";
+import { CfnOutput, Duration } from "aws-cdk-lib";
 import {
   Alarm,
   ComparisonOperator,
@@ -119,5 +119,10 @@ export class GitHubWatcher extends Construct {
     for (const alarm of [this.coverageAlarm, this.lagAlarm])
       alarm.addAlarmAction(new SnsAction(props.alarmTopic));
     this.tokenAlarm = props.scanners.tokenAlarm(this.watcher, SERVICE, props.alarmTopic);
+    new CfnOutput(this, "WatchListTableName", {
+      description:
+        "keywatch watch add|list|remove on the deployed list: WATCH_LIST_TABLE=<this> (with AWS credentials)",
+      value: props.tables.watchList.tableName,
+    });
   }
 }

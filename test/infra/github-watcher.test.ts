@@ -53,6 +53,13 @@ describe("GitHub watcher (stateless stack)", () => {
     expect(properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
+  it("outputs the watch-list table's name for `keywatch watch` against the deployed list", () => {
+    const outputs = synthKeywatch().stateless.findOutputs("*", {
+      Description: Match.stringLikeRegexp("WATCH_LIST_TABLE"),
+    });
+    expect(Object.keys(outputs)).toHaveLength(1);
+  });
+
   it("sends failed invocations to a dead-letter queue", () => {
     expect(watcherFunction().properties.DeadLetterConfig).toEqual({ TargetArn: expect.anything() });
   });

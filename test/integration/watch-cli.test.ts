@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { run as watch } from "../../bin/commands/watch.js";
+import { createWatchListStore } from "../../lambdas/adapters/watch-list-store.js";
+import { createTestTables } from "../support/dynamodb.js";
 
 let stdout: string;
 let stderr: string;
@@ -73,6 +75,18 @@ describe("keywatch watch remove", () => {
     expect(await watch(["remove", "--project", project, "octocat"])).toBe(0);
     expect(stderr).toContain("was not watched");
     expect(await listJson(project)).toEqual([]);
+  });
+});
+
+describe("keywatch watch on a deployed table (WATCH_LIST_TABLE)", () => {
+  it("writes the named table as it is, without a local environment", async () => {
+    const { client, names } = await createTestTables();
+    vi.stubEnv("WATCH_LIST_TABLE", names.watchList);
+    expect(await watch(["add", "--project", "deployed", "Octocat/Hello-World"])).toBe(0);
+    const entries = await createWatchListStore({ client, tableName: names.watchList }).listEntries();
+    expect(entries.map((entry) => [entry.project, entry.target.id])).toEqual([
+      ["deployed", "octocat/hello-world"],
+    ]);
   });
 });
 
