@@ -269,6 +269,8 @@ export async function pollWatchedFeeds(deps: WatchDeps): Promise<WatchCounters> 
   counters.eventsNew = events.size;
   for (const feed of feeds) {
     const cursor = changed.get(feed.id) ?? cursors.get(feed.id);
+    // A feed GitHub answers 404 for is reported as unreachable (health, FeedsUnreachable), not as lag.
+    if (cursor?.unreachable) continue;
     const since = Date.parse(cursor?.lastPollAt ?? feed.addedAt);
     if (Number.isFinite(since)) {
       counters.oldestFeedAgeSeconds = Math.max(
