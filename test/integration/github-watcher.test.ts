@@ -281,6 +281,30 @@ describe("the watcher reads each watched feed and diffs every push", () => {
     expect(found(w)).toEqual(new Set(leaks.map((leak) => leak.hash)));
   });
 
+  it("backs off a feed that answers 5xx and reads the others meanwhile", async () => {
+    const w = await world(["acme-org", "alice"]);
+    const orgLeak = w.leak("dev1", "Acme-Org/api");
+    const userLeak = w.leak("alice", "alice/app");
+    w.standIn.injectFault({ path: "/orgs/acme-org/events", kind: "server_error", status: 503 });
+    expect(await w.runs()).toMatchObject({ feedsRetrying: 1, pushesDiffed: 1 });
+    expect(found(w)).toEqual(new Set([userLeak.hash]));
+    w.clock.advance(61_000);
+    await w.runs();
+    expect(found(w)).toEqual(new Set([userLeak.hash, orgLeak.hash]));
+  });
+
+  it("on a feed's first read, skips events from well before the target was added", async () => {
+    const w = await world(["alice"]);
+    const key = generateKey("smk_");
+    const old = pushEvent("alice", "alice/old", sha(1), sha(2));
+    old.created_at = new Date(w.clock.ms() - 2 * 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
+    w.standIn.addDiff("alice/old", sha(1), sha(2), diffWith(`KEY=${key}`));
+    w.standIn.publishRaw(old);
+    const fresh = w.leak("alice", "alice/app");
+    expect(await w.runs()).toMatchObject({ pushesSeen: 1, pushesDiffed: 1 });
+    expect(found(w)).toEqual(new Set([fresh.hash]));
+  });
+
   it("stops the run cleanly on a rate limit, keeping the pushes for the next run", async () => {
     const w = await world(["alice"]);
     const leak = w.leak("alice", "alice/app");
