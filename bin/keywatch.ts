@@ -14,6 +14,7 @@ const COMMANDS: Record<string, string> = {
   anomalies: "List recorded anomalies (anomalies list [--json])",
   privacy: "Export or delete a person's data (privacy export|delete --email E)",
   webhook: "Sign a secret-scanning payload with a local key (webhook sign ...)",
+  watch: "Watch GitHub owners/repos: every push diffed (watch add|list|remove)",
 };
 
 function version(): string {

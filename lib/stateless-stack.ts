@@ -5,6 +5,7 @@ import { AnomalyDetection } from "./constructs/anomaly-detection.js";
 import { Console } from "./constructs/console.js";
 import { EDGE_WEB_ACL_CONTEXT, EdgeProtection } from "./constructs/edge-protection.js";
 import { GitHubScanners } from "./constructs/github-scanners.js";
+import { GitHubWatcher } from "./constructs/github-watcher.js";
 import { KeywatchFunction } from "./constructs/keywatch-function.js";
 import { LeakResponse } from "./constructs/leak-response.js";
 import { NotificationReconciler } from "./constructs/notification-reconciler.js";
@@ -62,6 +63,18 @@ export class StatelessStack extends Stack {
         state: stateful.tables.state,
       },
       keyPrefixes: props.keyPrefixes,
+    });
+    // Watch lists (issue 12 point 4): the same token, its own table for entries and feed cursors.
+    new GitHubWatcher(this, "GitHubWatcher", {
+      ...common,
+      tables: {
+        keys: stateful.tables.keys,
+        incidents: stateful.tables.incidents,
+        state: stateful.tables.state,
+        watchList: stateful.tables.watchList,
+      },
+      keyPrefixes: props.keyPrefixes,
+      scanners: githubScanners,
     });
     new PartnerWebhook(this, "PartnerWebhook", {
       ...common,

@@ -23,6 +23,7 @@ import { reconcileNotifications } from "../../lambdas/domain/reconcile-notificat
 import { reconcilerDeps } from "../../lambdas/handlers/notification-reconciler.js";
 import { makeNotifierHandler, notifierDeps } from "../../lambdas/handlers/notifier.js";
 import type { RecordedShapeEventStream } from "../../standin/github/github-event-stream.js";
+import { createOwnerFeeds } from "../../standin/github/github-owner-feeds.js";
 import { createRecordedShapeEventStream, startGitHubStandIn } from "../../standin/github/github-stand-in.js";
 import { type CrashHook, noCrash } from "./crash-points.js";
 import { startStreamPump } from "./stream-pump.js";
@@ -214,7 +215,7 @@ export async function startNotifier(
 }
 
 /** A repeating task that never overlaps itself and stops cleanly. */
-function every(
+export function every(
   ms: number,
   task: () => Promise<void>,
   onError: (error: unknown) => void,
@@ -364,7 +365,9 @@ export async function startDemoStandIn(
     firstId: BigInt(Date.now()) * 1_000n,
   });
   plantKeys(stream, issued);
-  const standIn = await startGitHubStandIn({ stream, pollIntervalSeconds: 1 });
+  // Owner feeds for `keywatch watch add`: every owner the stream names is known to GET /users/{owner}.
+  const ownerFeeds = createOwnerFeeds({ learnOwners: true });
+  const standIn = await startGitHubStandIn({ stream, pollIntervalSeconds: 1, ownerFeeds });
   standIn.startReplay({ intervalMs: options.replayEveryMs ?? 1_000, batch: options.batch ?? 60 });
   ctx.log(
     `github stand-in: ${stream.events.length} recorded-shape events at ${standIn.url}, ${count} demo keys of ${DEMO_OWNER} planted`,

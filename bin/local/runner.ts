@@ -8,6 +8,7 @@ import { systemClock } from "../../lambdas/adapters/clock.js";
 import { createLocalHttpServer, type Route } from "../../lambdas/adapters/local-http.js";
 import { consoleRoutes } from "./console-routes.js";
 import { type CrashHook, crashHookFrom, noCrash } from "./crash-points.js";
+import { startGitHubWatcher } from "./github-watcher-schedule.js";
 import { type LocalEnvironment, openLocalEnvironment } from "./local-environment.js";
 import {
   localFindingRecorder,
@@ -155,6 +156,20 @@ async function startServices(ctx: RunnerContext, options: StartOptions): Promise
           startGitHubScanners(
             { ...service, recordFindings: localFindingRecorder(service) },
             { apiUrl, ...(github.token ? { token: github.token } : {}) },
+          ),
+        );
+        // Watch lists (issue 12 point 4): every push of the owners `keywatch watch add` names.
+        started.push(
+          startGitHubWatcher(
+            { ...service, recordFindings: localFindingRecorder(service) },
+            {
+              apiUrl,
+              ...(github.token ? { token: github.token } : {}),
+              // The demo stream's events are stamped January 2026: a new feed's whole window counts.
+              ...(github.mode === "stand-in"
+                ? { settings: { firstPollLookbackMs: Number.POSITIVE_INFINITY } }
+                : {}),
+            },
           ),
         );
       }

@@ -7,6 +7,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { SweepCursor, SweepState } from "../domain/code-search-sweep.js";
 import { byFetchOrder, type PushToScan, pushPriority } from "../domain/github-events.js";
@@ -20,8 +21,8 @@ export const BACKLOG_TTL_SECONDS = 3 * 24 * 3600;
 export const SEEN_LOCATION_TTL_SECONDS = 30 * 24 * 3600;
 export const REPO_QUEUE_TTL_SECONDS = 7 * 24 * 3600;
 
-const CURSOR = { pk: "POLLER#events", sk: "cursor" };
-const BACKLOG_PK = "POLLER#backlog";
+/** The events poller's namespace; the watcher keeps its claims and backlog apart under `WATCHER`. */
+export const POLLER_NAMESPACE = "POLLER";
 const SWEEP_CURSOR = { pk: "SWEEP#cursor", sk: "cursor" };
 const SWEEP_QUEUE_PK = "SWEEP#queue";
 
@@ -81,6 +82,12 @@ export interface RunLeases {
   releaseRunLease(lease: RunLease): Promise<void>;
 }
 
+/** GitHub calls a scanner spent in a clock hour (`<namespace>#budget / <hour>`), so a run may burst within an hourly cap. */
+export interface HourlyApiBudget {
+  /** Adds `calls` to the hour's count and returns the new total (0 reads it). */
+  spendApiCalls(hour: string, calls: number): Promise<number>;
+}
+
 /**
  * The GitHub scanners' state in the state table: the poller's cursor (ETag, newest id, next poll
  * time, coverage gaps; optimistic version), the seen-event set, the push backlog, the queue of
@@ -90,8 +97,17 @@ export function createGitHubScanState(deps: {
   client: DynamoDBDocumentClient;
   tableName: string;
   now?: () => Date;
-}): PollerState & SweepState & RunLeases {
+  /**
+   * Prefix of the cursor, seen-set and backlog items (default `POLLER`). The watcher uses its own, so
+   * an event the poller claimed (or dropped from its backlog) is still the watcher's to diff.
+   */
+  namespace?: string;
+}): PollerState & SweepState & RunLeases & HourlyApiBudget {
   const { client, tableName } = deps;
+  const namespace = deps.namespace ?? POLLER_NAMESPACE;
+  const CURSOR = { pk: `${namespace}#events`, sk: "cursor" };
+  const BACKLOG_PK = `${namespace}#backlog`;
+  const seenPk = (id: string) => `${namespace}#seen#${id}`;
   const now = deps.now ?? (() => new Date());
   const expiresIn = (seconds: number) => Math.floor(now().getTime() / 1000) + seconds;
 
@@ -201,7 +217,7 @@ export function createGitHubScanState(deps: {
             new PutCommand({
               TableName: tableName,
               Item: {
-                pk: `POLLER#seen#${id}`,
+                pk: seenPk(id),
                 sk: "-",
                 state: "claimed",
                 claimedAt: at.toISOString(),
@@ -226,13 +242,26 @@ export function createGitHubScanState(deps: {
       const expiresAt = expiresIn(SEEN_EVENT_TTL_SECONDS);
       await batchWrite(
         [...new Set(ids)].map((id) => ({
-          PutRequest: { Item: { pk: `POLLER#seen#${id}`, sk: "-", state: "done", expiresAt } },
+          PutRequest: { Item: { pk: seenPk(id), sk: "-", state: "done", expiresAt } },
         })),
       );
     },
 
     async releaseEvents(ids: readonly string[]): Promise<void> {
-      await batchWrite(ids.map((id) => ({ DeleteRequest: { Key: { pk: `POLLER#seen#${id}`, sk: "-" } } })));
+      await batchWrite(ids.map((id) => ({ DeleteRequest: { Key: { pk: seenPk(id), sk: "-" } } })));
+    },
+
+    async spendApiCalls(hour: string, calls: number): Promise<number> {
+      const { Attributes } = await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: `${namespace}#budget`, sk: hour },
+          UpdateExpression: "ADD calls :n SET expiresAt = if_not_exists(expiresAt, :ttl)",
+          ExpressionAttributeValues: { ":n": calls, ":ttl": expiresIn(2 * 3600) },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return Number(Attributes?.calls ?? 0);
     },
 
     async loadBacklog(limit: number): Promise<PushToScan[]> {

@@ -109,7 +109,7 @@ export function sweepHealth(counters: SweepCounters, at: Date): ScannerHealth | 
  * A scheduled run around a scan: skipped when the token is the placeholder, skipped while another
  * run holds the lease (one run at a time, no reserved concurrency needed), health recorded after.
  */
-async function leasedRun<C extends { skipped?: unknown }>(
+export async function leasedRun<C extends { skipped?: unknown }>(
   wiring: GitHubScannerWiring,
   scanner: ScannerName,
   deadline: number,
@@ -143,7 +143,7 @@ async function leasedRun<C extends { skipped?: unknown }>(
 }
 
 /** Leaves time after the deadline for saving state and flushing metrics. */
-const SAVE_MARGIN_MS = 5_000;
+export const SAVE_MARGIN_MS = 5_000;
 
 /**
  * One events-poll cycle, wired to GitHub and the state table: the same code the Lambda and the

@@ -98,6 +98,18 @@ export const TABLES = {
     purpose: "User reports: where and what happened, reporter email (only to reply), expiring.",
     personalData: true,
   },
+  watchList: {
+    id: "WatchList",
+    envVar: "WATCH_LIST_TABLE",
+    partitionKey: "pk",
+    sortKey: "sk",
+    ttlAttribute: "expiresAt",
+    indexes: [],
+    purpose:
+      "Watch lists: GitHub owners/repos a project watches (kept until `watch remove`), each feed's cursor (ETag, owner type, newest event).",
+    // A watched user's GitHub login names a person: listed, exported with the project, removed on request.
+    personalData: true,
+  },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableKey = keyof typeof TABLES;

@@ -1,8 +1,7 @@
-import { type Finding, FindingSchema, type Location, type RecordFindings } from "./finding.js";
+import { scanPushDiff, textFindings } from "./event-findings.js";
+import type { Finding, RecordFindings } from "./finding.js";
 import {
-  blobUrl,
   byFetchOrder,
-  capDiff,
   compareEventIds,
   eventIdSpan,
   type GitHubEvent,
@@ -10,11 +9,8 @@ import {
   isCoverageGap,
   type PushToScan,
   planPushFetches,
-  type ScannableText,
   workFor,
 } from "./github-events.js";
-import { scanBuffer } from "./key-scanner.js";
-import { scanFreeText } from "./text-normalisation.js";
 
 /** Why a run stopped talking to GitHub before its work was done. */
 export type StopReason = "rate_limited" | "unavailable" | "deadline" | "unauthorized";
@@ -170,7 +166,7 @@ export interface PollSettings {
 }
 
 export const DEFAULT_POLL_SETTINGS: Omit<PollSettings, "prefixes"> = {
-  maxApiCalls: 60,
+  maxApiCalls: 56,
   perPage: 100,
   maxPages: 3,
   maxDiffFiles: 300,
@@ -278,53 +274,129 @@ export function emptyPollCounters(): PollCounters {
   };
 }
 
-function finding(keyHash: string, redacted: string, location: Location, seenAt: string): Finding {
-  return FindingSchema.parse({ keyHash, redacted, source: "github_event", location, seenAt });
-}
+/** The counters diffing pushes moves; the poller's and the watcher's counters both carry them. */
+export type DiffCounters = Pick<
+  PollCounters,
+  | "apiCalls"
+  | "bytesScanned"
+  | "diffsTruncated"
+  | "pushesUnreachable"
+  | "unreachable"
+  | "pushesRetrying"
+  | "pushesGivenUp"
+  | "comparesTruncated"
+  | "commitDiffs"
+  | "commitsUnreachable"
+  | "commitsGivenUp"
+  | "fallbackApiCalls"
+  | "fallbacksFinished"
+  | "pushesResuming"
+  | "stopped"
+>;
 
-function scanText(item: ScannableText, repo: string, prefixes: readonly string[], seenAt: string): Finding[] {
-  // Event text is written by anyone: a percent-encoded or zero-width-split key counts too (issue 13).
-  return scanFreeText(item.text, prefixes).map((f) => {
-    const location: Location = { url: item.url, repo, kind: item.kind, line: f.line };
-    if (item.path) location.path = item.path;
-    if (item.commit) location.commit = item.commit;
-    return finding(f.keyHash, f.redacted, location, seenAt);
-  });
+/** What diffing a run's pushes leaves: findings, pushes finished, pushes to retry or resume later. */
+export interface DiffedPushes {
+  findings: Finding[];
+  /** Diffed whole, unreachable, or given up: out of the backlog. */
+  done: PushToScan[];
+  /** Failed transiently (with backoff) or partly diffed (narrowed to what is left, due at once). */
+  retryLater: PushToScan[];
+  /** Pushes whose diff was read to the end. */
+  scanned: number;
+  /** The run-wide stop (rate limit, 401, deadline) that ended diff fetching. */
+  stop?: GitHubRunStoppedError;
 }
 
 /**
- * Findings in a push's diff parts, each pointing at the part's commit (the head for a compare, the
- * commit itself for a truncated compare's fallback), with the poller's caps applied to every part.
+ * Diffs pushes in the given order until `maxApiCalls` (the run's, counted in `counters.apiCalls`)
+ * is spent or GitHub stops the run, classifying each result: unreachable pushes are done, transient
+ * failures back off (given up after `maxDiffAttempts`), a truncated compare's unfinished fallback
+ * resumes next run. What isn't reached is neither done nor retried: the caller's backlog keeps it.
+ * The events poller and the watcher share it, so both treat GitHub the same way.
  */
-export function scanPushDiff(
-  push: PushToScan,
-  parts: readonly DiffPart[],
-  settings: Pick<PollSettings, "prefixes" | "maxDiffFiles" | "maxDiffBytes" | "webUrl">,
-  seenAt: string,
-): { findings: Finding[]; bytesScanned: number; truncated: number } {
-  const findings: Finding[] = [];
-  let bytesScanned = 0;
-  let truncated = 0;
-  for (const part of parts) {
-    const capped = capDiff(part.text, { maxFiles: settings.maxDiffFiles, maxBytes: settings.maxDiffBytes });
-    if (capped.truncated) truncated++;
-    bytesScanned += Buffer.byteLength(capped.text, "utf8");
-    for (const f of scanBuffer(capped.text, { prefixes: settings.prefixes, mode: "diff" })) {
-      const location: Location = { repo: push.repo, commit: part.commit, kind: "push" };
-      if (f.path) {
-        location.path = f.path;
-        location.line = f.line;
-        location.url = blobUrl(settings.webUrl, push.repo, part.commit, f.path, f.line);
-      } else {
-        location.url = `${settings.webUrl}/${push.repo}/commit/${part.commit}`;
-      }
-      findings.push(finding(f.keyHash, f.redacted, location, seenAt));
+export async function diffPushes(
+  deps: {
+    api: Pick<EventsApi, "pushDiff">;
+    settings: Pick<
+      PollSettings,
+      "prefixes" | "maxDiffFiles" | "maxDiffBytes" | "webUrl" | "maxDiffAttempts" | "diffRetryBaseMs"
+    >;
+    seenAt: string;
+    now: Date;
+  },
+  pushes: readonly PushToScan[],
+  counters: DiffCounters,
+  maxApiCalls: number,
+): Promise<DiffedPushes> {
+  const { settings } = deps;
+  const out: DiffedPushes = { findings: [], done: [], retryLater: [], scanned: 0 };
+  const retryOrGiveUp = (push: PushToScan): void => {
+    const attempts = (push.attempts ?? 0) + 1;
+    if (attempts >= settings.maxDiffAttempts) {
+      counters.pushesGivenUp++;
+      out.done.push(push);
+      return;
     }
+    counters.pushesRetrying++;
+    const backoff = settings.diffRetryBaseMs * 4 ** (attempts - 1);
+    out.retryLater.push({ ...push, attempts, retryAt: new Date(deps.now.getTime() + backoff).toISOString() });
+  };
+  for (const push of pushes) {
+    const callsLeft = maxApiCalls - counters.apiCalls;
+    if (out.stop || callsLeft < 1) break;
+    let result: DiffResult;
+    try {
+      // Every call the diff makes counts: the repo lookup, the compare, a fallback's pages and commits.
+      result = await deps.api.pushDiff(push, { maxCalls: callsLeft });
+      counters.apiCalls += result.apiCalls;
+    } catch (error) {
+      if (error instanceof GitHubRunStoppedError) {
+        counters.apiCalls += error.apiCalls ?? 1;
+        out.stop = error;
+        counters.stopped = error.reason;
+        break;
+      }
+      // Anything else about one push (a bug, a body we can't read) is that push's problem only.
+      counters.apiCalls += 1;
+      result = { kind: "retry", reason: "error", apiCalls: 1 };
+    }
+    if (result.kind === "unreachable") {
+      counters.pushesUnreachable++;
+      counters.unreachable[result.reason] = (counters.unreachable[result.reason] ?? 0) + 1;
+      out.done.push(push);
+      continue;
+    }
+    if (result.kind === "retry") {
+      retryOrGiveUp(push);
+      continue;
+    }
+    const scanned = scanPushDiff(push, result.parts, settings, deps.seenAt);
+    out.findings.push(...scanned.findings);
+    counters.diffsTruncated += scanned.truncated;
+    counters.bytesScanned += scanned.bytesScanned;
+    if (result.fallback) countFallback(counters, result.fallback);
+    if (result.rest) {
+      // Part of the push waits: narrowed to what is left, so a later run resumes where this one stopped.
+      if (result.rest.reason === "transient") retryOrGiveUp(result.rest.push);
+      else {
+        counters.pushesResuming++;
+        // Due at once, and ranked ahead of newer pushes (byFetchOrder): the calls spent aren't wasted.
+        out.retryLater.push({ ...result.rest.push, retryAt: deps.now.toISOString() });
+      }
+      if (result.stop) {
+        out.stop = result.stop;
+        counters.stopped = result.stop.reason;
+      }
+      continue;
+    }
+    if (result.fallback) counters.fallbacksFinished++;
+    out.scanned++;
+    out.done.push(push);
   }
-  return { findings, bytesScanned, truncated };
+  return out;
 }
 
-function countFallback(counters: PollCounters, fallback: CommitFallback): void {
+function countFallback(counters: DiffCounters, fallback: CommitFallback): void {
   counters.comparesTruncated++;
   counters.commitDiffs += fallback.commitDiffs;
   counters.commitsUnreachable += fallback.commitsUnreachable.length;
@@ -439,7 +511,7 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
     if (work.kind === "text") {
       for (const item of work.texts) {
         counters.bytesScanned += Buffer.byteLength(item.text, "utf8");
-        findings.push(...scanText(item, event.repo.name, settings.prefixes, seenAt));
+        findings.push(...textFindings(item, event.repo.name, settings.prefixes, seenAt));
       }
       counters.eventsScanned++;
     } else if (work.kind === "public") {
@@ -459,73 +531,18 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
   const plan = planPushFetches([...due, ...newPushes], diffBudget);
   const done: PushToScan[] = [];
   const retryLater: PushToScan[] = [];
-  let stop: GitHubRunStoppedError | undefined;
-  for (const push of plan.fetch) {
-    // What isn't fetched stays in the backlog (saveBacklog keeps every push not done).
-    const callsLeft = settings.maxApiCalls - counters.apiCalls;
-    if (stop || callsLeft < 1) break;
-    let result: DiffResult;
-    try {
-      // Every call the diff makes counts: the repo lookup, the compare, a fallback's pages and commits.
-      result = await deps.api.pushDiff(push, { maxCalls: callsLeft });
-      counters.apiCalls += result.apiCalls;
-    } catch (error) {
-      if (error instanceof GitHubRunStoppedError) {
-        counters.apiCalls += error.apiCalls ?? 1;
-        stop = error;
-        counters.stopped = error.reason;
-        break;
-      }
-      // Anything else about one push (a bug, a body we can't read) is that push's problem only.
-      counters.apiCalls += 1;
-      result = { kind: "retry", reason: "error", apiCalls: 1 };
-    }
-    if (result.kind === "unreachable") {
-      counters.pushesUnreachable++;
-      counters.unreachable[result.reason] = (counters.unreachable[result.reason] ?? 0) + 1;
-      done.push(push);
-      continue;
-    }
-    if (result.kind === "retry") {
-      retryOrGiveUp(push);
-      continue;
-    }
-    const scanned = scanPushDiff(push, result.parts, settings, seenAt);
-    findings.push(...scanned.findings);
-    counters.diffsTruncated += scanned.truncated;
-    counters.bytesScanned += scanned.bytesScanned;
-    if (result.fallback) countFallback(counters, result.fallback);
-    if (result.rest) {
-      // Part of the push waits: narrowed to what is left, so a later run resumes where this one stopped.
-      if (result.rest.reason === "transient") retryOrGiveUp(result.rest.push);
-      else {
-        counters.pushesResuming++;
-        // Due at once, and ranked ahead of newer pushes (byFetchOrder): the calls spent aren't wasted.
-        retryLater.push({ ...result.rest.push, retryAt: started.toISOString() });
-      }
-      if (result.stop) {
-        stop = result.stop;
-        counters.stopped = result.stop.reason;
-      }
-      continue;
-    }
-    if (result.fallback) counters.fallbacksFinished++;
-    counters.pushesScanned++;
-    counters.eventsScanned++;
-    done.push(push);
-  }
-
-  function retryOrGiveUp(push: PushToScan): void {
-    const attempts = (push.attempts ?? 0) + 1;
-    if (attempts >= settings.maxDiffAttempts) {
-      counters.pushesGivenUp++;
-      done.push(push);
-      return;
-    }
-    counters.pushesRetrying++;
-    const backoff = settings.diffRetryBaseMs * 4 ** (attempts - 1);
-    retryLater.push({ ...push, attempts, retryAt: new Date(started.getTime() + backoff).toISOString() });
-  }
+  const diffed = await diffPushes(
+    { api: deps.api, settings, seenAt, now: started },
+    plan.fetch,
+    counters,
+    settings.maxApiCalls,
+  );
+  findings.push(...diffed.findings);
+  done.push(...diffed.done);
+  retryLater.push(...diffed.retryLater);
+  counters.pushesScanned += diffed.scanned;
+  counters.eventsScanned += diffed.scanned;
+  const stop = diffed.stop;
 
   try {
     if (findings.length > 0) await deps.recordFindings(findings);

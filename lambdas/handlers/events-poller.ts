@@ -7,7 +7,7 @@ import { makeScheduledScanHandler, type ScanLogger, wireGitHubScanner } from "..
 import type { PollCounters } from "../domain/poll-events.js";
 
 export const EventsPollerSettingsSchema = {
-  POLLER_MAX_API_CALLS: z.coerce.number().int().min(4).max(5000).default(60),
+  POLLER_MAX_API_CALLS: z.coerce.number().int().min(4).max(5000).default(56),
 };
 
 export interface EventsPollerDeps {

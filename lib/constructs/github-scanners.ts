@@ -72,7 +72,7 @@ export class GitHubScanners extends Construct {
       memorySize: 1024,
       // Ends before the next minute's run.
       timeout: Duration.seconds(55),
-      environment: { ...environment, POLLER_MAX_API_CALLS: "60" },
+      environment: { ...environment, POLLER_MAX_API_CALLS: "56" },
     });
     this.sweep = new KeywatchFunction(this, "CodeSearchSweep", {
       ...common,

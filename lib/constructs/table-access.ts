@@ -75,6 +75,11 @@ export const TABLE_ACCESS = {
     notifications: ["GetItem", "QueryIndex", "PutItem", "UpdateItem", "DeleteItem"],
     reports: ["GetItem"],
   },
+  /** The watch-list watcher: entries and feed cursors (Query, cursor Put); its lease, claims, backlog and health in the state table. */
+  githubWatcher: {
+    watchList: ["Query", "PutItem"],
+    state: ["Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"],
+  },
   /** A channel's latest run (scanner-health.ts): one UpdateItem on its `HEALTH#` item. */
   scannerHealth: { state: ["UpdateItem"] },
 } as const satisfies Record<string, Record<string, readonly TableAction[]>>;

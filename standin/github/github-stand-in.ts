@@ -10,6 +10,7 @@ import {
 } from "./github-event-stream.js";
 import type { Firehose } from "./github-firehose.js";
 import { codeSearchItemExample, commitExample, compareExample, rateLimitExample } from "./github-fixtures.js";
+import type { OwnerFeeds } from "./github-owner-feeds.js";
 
 export type {
   CodeFile,
@@ -96,6 +97,8 @@ export interface GitHubStandInOptions {
    * ("the endpoint has been spammed") when more than `burstLimit` searches come within a minute.
    */
   legacyCodeSearch?: { burstLimit?: number };
+  /** Per-owner and per-repo feeds and GET /users/{owner} (standin/github/github-owner-feeds.ts, watch lists). */
+  ownerFeeds?: OwnerFeeds;
 }
 
 /** What GitHub's legacy code search splits on and ignores in queries (its documented list, plus whitespace). */
@@ -268,6 +271,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   let base = "";
 
   function addVisible(event: unknown): void {
+    options.ownerFeeds?.record(event);
     const e = event as { id?: unknown; repo?: { name?: unknown } };
     visible.push({
       id: String(e.id ?? ""),
@@ -851,6 +855,12 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     if (fault) return serveFault(res, fault, search ? "search" : "core");
     if (req.method !== "GET") return json(res, 404, { message: "Not Found" });
     if (path === "/events") return serveEvents(req, res, url);
+    const feedContext = {
+      base,
+      rateHeaders: (count: boolean) => rateHeaders("core", count),
+      pollIntervalSeconds: pollInterval,
+    };
+    if (options.ownerFeeds?.serve(req, res, url, feedContext)) return;
     let m = /^\/repos\/([^/]+)\/([^/]+)\/events$/.exec(path);
     if (m) return serveEvents(req, res, url, `${m[1]}/${m[2]}`.toLowerCase());
     m = /^\/repos\/([^/]+)\/([^/]+)$/.exec(path);
