@@ -195,6 +195,37 @@ describe("the watcher reads each watched feed and diffs every push", () => {
     expect(w.standIn.count(/^\/repos\/alice\/site\/compare\/main\.\.\./)).toBe(1);
   });
 
+  it("covers a new branch whose compare answers 406 through its commits, the key in a middle one", async () => {
+    // Arrange: 3 commits of 120 files (360 > GitHub's 300 files: the compare is refused), key in the 2nd.
+    const w = await world(["alice"]);
+    const key = generateKey("smk_");
+    const files = (tag: string, keyLine?: string) =>
+      Array.from(
+        { length: 120 },
+        (_, i) =>
+          `diff --git a/${tag}/f${i}.ts b/${tag}/f${i}.ts\n--- a/${tag}/f${i}.ts\n+++ b/${tag}/f${i}.ts\n@@ -1 +1,2 @@\n x\n+export const v${i} = ${i};\n`,
+      ).join("") + (keyLine ? diffWith(keyLine) : "");
+    const shas = [sha(0xb1), sha(0xb2), sha(0xb3)];
+    w.standIn.addBranch("alice/big", "main", [
+      { sha: shas[0] as string, diff: files("a") },
+      { sha: shas[1] as string, diff: files("b", `SMELTER_API_KEY=${key}`) },
+      { sha: shas[2] as string, diff: files("c") },
+    ]);
+    w.standIn.publishRaw(pushEvent("alice", "alice/big", ZERO, shas[2] as string, "refs/heads/import"));
+
+    // Act
+    const counters = await w.runs();
+
+    // Assert: found through the middle commit's own diff, located at that commit.
+    const finding = w.findings.find((f) => f.keyHash === keyHash(key));
+    expect({
+      commit: finding?.location.commit,
+      comparesTruncated: counters.comparesTruncated,
+      commitDiffs: counters.commitDiffs,
+      pushesDiffed: counters.pushesDiffed,
+    }).toEqual({ commit: shas[1], comparesTruncated: 1, commitDiffs: 3, pushesDiffed: 1 });
+  });
+
   it("retries a push whose diff answered 5xx in a later run, after its backoff", async () => {
     const w = await world(["alice"]);
     const leak = w.leak("alice", "alice/app");
