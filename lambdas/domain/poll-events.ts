@@ -274,6 +274,50 @@ export function emptyPollCounters(): PollCounters {
   };
 }
 
+/**
+ * The work in a run's events: claims the ones with something to scan (so overlapping runs and pages
+ * scan each once), scans their text at no API cost, and returns their pushes, which need a diff.
+ * A repository made public goes to `onPublic` (the poller queues a sweep); without it, it is skipped.
+ */
+export async function claimEventWork(
+  events: readonly GitHubEvent[],
+  deps: {
+    state: Pick<PollerState, "claimEvents">;
+    prefixes: readonly string[];
+    seenAt: string;
+    onPublic?: (repo: string) => Promise<void>;
+  },
+  counters: Pick<PollCounters, "malformed" | "alreadySeen" | "bytesScanned" | "eventsScanned" | "pushesSeen">,
+): Promise<{ mine: string[]; findings: Finding[]; newPushes: PushToScan[] }> {
+  const works = events.map((event) => ({ event, work: workFor(event) }));
+  for (const { work } of works) if (work.kind === "malformed") counters.malformed++;
+  const actionable = works.filter(
+    ({ work }) =>
+      work.kind !== "nothing" && work.kind !== "malformed" && (work.kind !== "public" || deps.onPublic),
+  );
+  const claimed = await deps.state.claimEvents(actionable.map(({ event }) => event.id));
+  counters.alreadySeen = actionable.length - claimed.size;
+  const mine = actionable.filter(({ event }) => claimed.has(event.id));
+  const findings: Finding[] = [];
+  const newPushes: PushToScan[] = [];
+  for (const { event, work } of mine) {
+    if (work.kind === "text") {
+      for (const item of work.texts) {
+        counters.bytesScanned += Buffer.byteLength(item.text, "utf8");
+        findings.push(...textFindings(item, event.repo.name, deps.prefixes, deps.seenAt));
+      }
+      counters.eventsScanned++;
+    } else if (work.kind === "public") {
+      await deps.onPublic?.(work.repo);
+      counters.eventsScanned++;
+    } else if (work.kind === "push") {
+      newPushes.push(work.push);
+    }
+  }
+  counters.pushesSeen = newPushes.length;
+  return { mine: mine.map(({ event }) => event.id), findings, newPushes };
+}
+
 /** The counters diffing pushes moves; the poller's and the watcher's counters both carry them. */
 export type DiffCounters = Pick<
   PollCounters,
@@ -498,31 +542,19 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
     counters.eventsPublished = Math.max(eventIdSpan(cursor.newestId, newest.id), counters.eventsNew);
   }
 
-  const works = fetched.events.map((event) => ({ event, work: workFor(event) }));
-  for (const { work } of works) if (work.kind === "malformed") counters.malformed++;
-  const actionable = works.filter(({ work }) => work.kind !== "nothing" && work.kind !== "malformed");
-  const claimed = await state.claimEvents(actionable.map(({ event }) => event.id));
-  counters.alreadySeen = actionable.length - claimed.size;
-  const mine = actionable.filter(({ event }) => claimed.has(event.id));
-
-  const findings: Finding[] = [];
-  const newPushes: PushToScan[] = [];
-  for (const { event, work } of mine) {
-    if (work.kind === "text") {
-      for (const item of work.texts) {
-        counters.bytesScanned += Buffer.byteLength(item.text, "utf8");
-        findings.push(...textFindings(item, event.repo.name, settings.prefixes, seenAt));
-      }
-      counters.eventsScanned++;
-    } else if (work.kind === "public") {
-      await state.queueRepoSweep(work.repo);
-      counters.reposQueued++;
-      counters.eventsScanned++;
-    } else if (work.kind === "push") {
-      newPushes.push(work.push);
-    }
-  }
-  counters.pushesSeen = newPushes.length;
+  const { mine, findings, newPushes } = await claimEventWork(
+    fetched.events,
+    {
+      state,
+      prefixes: settings.prefixes,
+      seenAt,
+      onPublic: async (repo) => {
+        await state.queueRepoSweep(repo);
+        counters.reposQueued++;
+      },
+    },
+    counters,
+  );
 
   const diffBudget = Math.max(0, settings.maxApiCalls - counters.apiCalls);
   const backlog = await state.loadBacklog(settings.maxBacklog);
@@ -548,12 +580,12 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
     if (findings.length > 0) await deps.recordFindings(findings);
   } catch (error) {
     // Nothing is lost: the events go back to unseen and are scanned again next run.
-    await state.releaseEvents(mine.map(({ event }) => event.id));
+    await state.releaseEvents(mine);
     throw error;
   }
   counters.findings = findings.length;
   // Deferred pushes stay claimed: the backlog, not the seen set, carries them to a later run.
-  await state.completeEvents(mine.map(({ event }) => event.id));
+  await state.completeEvents(mine);
   await saveBacklog(deps, counters, { backlog, backlogIds, newPushes, done, retryLater });
 
   const next: PollerCursor = {

@@ -1,14 +1,13 @@
-import { textFindings } from "./event-findings.js";
-import type { Finding, RecordFindings } from "./finding.js";
+import type { RecordFindings } from "./finding.js";
 import {
   byFetchOrder,
   compareEventIds,
   type GitHubEvent,
   GitHubEventSchema,
   type PushToScan,
-  workFor,
 } from "./github-events.js";
 import {
+  claimEventWork,
   DEFAULT_POLL_SETTINGS,
   diffPushes,
   type EventsApi,
@@ -295,29 +294,11 @@ export async function pollWatchedFeeds(deps: WatchDeps): Promise<WatchCounters> 
   }
 
   const ordered = [...events.values()].sort((a, b) => compareEventIds(a.id, b.id));
-  const works = ordered.map((event) => ({ event, work: workFor(event) }));
-  for (const { work } of works) if (work.kind === "malformed") counters.malformed++;
-  const actionable = works.filter(
-    ({ work }) => work.kind !== "nothing" && work.kind !== "malformed" && work.kind !== "public",
+  const { mine, findings, newPushes } = await claimEventWork(
+    ordered,
+    { state, prefixes: settings.prefixes, seenAt },
+    counters,
   );
-  const claimed = await state.claimEvents(actionable.map(({ event }) => event.id));
-  counters.alreadySeen = actionable.length - claimed.size;
-  const mine = actionable.filter(({ event }) => claimed.has(event.id));
-
-  const findings: Finding[] = [];
-  const newPushes: PushToScan[] = [];
-  for (const { event, work } of mine) {
-    if (work.kind === "text") {
-      for (const item of work.texts) {
-        counters.bytesScanned += Buffer.byteLength(item.text, "utf8");
-        findings.push(...textFindings(item, event.repo.name, settings.prefixes, seenAt));
-      }
-      counters.eventsScanned++;
-    } else if (work.kind === "push") {
-      newPushes.push(work.push);
-    }
-  }
-  counters.pushesSeen = newPushes.length;
 
   const backlog = await state.loadBacklog(settings.maxBacklog);
   const backlogIds = new Set(backlog.map((push) => push.eventId));
@@ -345,11 +326,11 @@ export async function pollWatchedFeeds(deps: WatchDeps): Promise<WatchCounters> 
     if (findings.length > 0) await deps.recordFindings(findings);
   } catch (error) {
     // Nothing is lost: claims released and cursors not advanced, so the next run reads these again.
-    await state.releaseEvents(mine.map(({ event }) => event.id));
+    await state.releaseEvents(mine);
     throw error;
   }
   counters.findings = findings.length;
-  await state.completeEvents(mine.map(({ event }) => event.id));
+  await state.completeEvents(mine);
   // A rate limit's reset holds back every waiting push: no diff is asked for before it.
   const notBefore = stop?.retryAt?.toISOString();
   const held = (push: PushToScan) =>
