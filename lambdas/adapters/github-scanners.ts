@@ -14,7 +14,7 @@ import {
   type PollSettings,
   pollEvents,
 } from "../domain/poll-events.js";
-import { createGitHubClient, webUrlFor } from "./github-client.js";
+import { createGitHubClient, type GitHubClient, webUrlFor } from "./github-client.js";
 import { createGitHubCodeSearchApi } from "./github-code-search-api.js";
 import { createGitHubEventsApi } from "./github-events-api.js";
 import { createGitHubScanState } from "./github-scan-state.js";
@@ -109,7 +109,7 @@ export function sweepHealth(counters: SweepCounters, at: Date): ScannerHealth | 
  * A scheduled run around a scan: skipped when the token is the placeholder, skipped while another
  * run holds the lease (one run at a time, no reserved concurrency needed), health recorded after.
  */
-export async function leasedRun<C extends { skipped?: unknown }>(
+async function leasedRun<C extends { skipped?: unknown }>(
   wiring: GitHubScannerWiring,
   scanner: ScannerName,
   deadline: number,
@@ -143,7 +143,48 @@ export async function leasedRun<C extends { skipped?: unknown }>(
 }
 
 /** Leaves time after the deadline for saving state and flushing metrics. */
-export const SAVE_MARGIN_MS = 5_000;
+const SAVE_MARGIN_MS = 5_000;
+
+/** The GitHub client one scanner's cycle uses for as long as it lives (the Lambda's container). */
+export function scannerClient(wiring: GitHubScannerWiring): GitHubClient {
+  return createGitHubClient({
+    baseUrl: wiring.apiUrl,
+    ...(wiring.token ? { token: wiring.token } : {}),
+    timeoutMs: wiring.timeoutMs ?? 10_000,
+  });
+}
+
+/**
+ * A scanner's cycle: each run holds the scanner's lease, gives the client the run's deadline (less
+ * the margin to save state), records the run's health, and reports the HTTP requests it made.
+ */
+export function leasedCycle<C extends { skipped?: unknown }>(
+  wiring: GitHubScannerWiring,
+  client: GitHubClient,
+  scanner: ScannerName,
+  empty: () => C,
+  scan: (deadline: number) => Promise<C>,
+  health: (counters: C, at: Date) => ScannerHealth | undefined,
+): { run(deadline: number): Promise<C & { httpRequests: number }> } {
+  return {
+    async run(runDeadline: number) {
+      const before = client.stats.requests;
+      const counters = await leasedRun(
+        wiring,
+        scanner,
+        runDeadline,
+        empty,
+        () => {
+          const deadline = runDeadline - SAVE_MARGIN_MS;
+          client.setDeadline(deadline);
+          return scan(deadline);
+        },
+        health,
+      );
+      return { ...counters, httpRequests: client.stats.requests - before };
+    },
+  };
+}
 
 /**
  * One events-poll cycle, wired to GitHub and the state table: the same code the Lambda and the
@@ -153,11 +194,7 @@ export function createEventsPollCycle(
   wiring: GitHubScannerWiring,
   overrides: Partial<Omit<PollSettings, "prefixes">> = {},
 ): { run(deadline: number): Promise<PollCounters & { httpRequests: number }> } {
-  const client = createGitHubClient({
-    baseUrl: wiring.apiUrl,
-    ...(wiring.token ? { token: wiring.token } : {}),
-    timeoutMs: wiring.timeoutMs ?? 10_000,
-  });
+  const client = scannerClient(wiring);
   const now = wiring.now ?? (() => new Date());
   const deps = {
     api: createGitHubEventsApi(client),
@@ -171,23 +208,7 @@ export function createEventsPollCycle(
       prefixes: wiring.prefixes,
     },
   };
-  return {
-    async run(deadline: number) {
-      const before = client.stats.requests;
-      const counters = await leasedRun(
-        wiring,
-        "events_poller",
-        deadline,
-        emptyPollCounters,
-        () => {
-          client.setDeadline(deadline - SAVE_MARGIN_MS);
-          return pollEvents(deps);
-        },
-        pollHealth,
-      );
-      return { ...counters, httpRequests: client.stats.requests - before };
-    },
-  };
+  return leasedCycle(wiring, client, "events_poller", emptyPollCounters, () => pollEvents(deps), pollHealth);
 }
 
 /** One code-search sweep cycle; the 9/min pacer lives as long as the cycle (the Lambda's container). */
@@ -196,11 +217,7 @@ export function createCodeSearchSweepCycle(
   overrides: Partial<Omit<SweepSettings, "prefixes">> = {},
   timing: PacerTiming = {},
 ): { run(deadline: number): Promise<SweepCounters & { httpRequests: number }> } {
-  const client = createGitHubClient({
-    baseUrl: wiring.apiUrl,
-    ...(wiring.token ? { token: wiring.token } : {}),
-    timeoutMs: wiring.timeoutMs ?? 10_000,
-  });
+  const client = scannerClient(wiring);
   const pacer = createCodeSearchPacer(timing);
   let deadline = Number.POSITIVE_INFINITY;
   const now = wiring.now ?? (() => new Date());
@@ -218,22 +235,15 @@ export function createCodeSearchSweepCycle(
       prefixes: wiring.prefixes,
     },
   };
-  return {
-    async run(runDeadline: number) {
-      const before = client.stats.requests;
-      const counters = await leasedRun(
-        wiring,
-        "code_search",
-        runDeadline,
-        emptySweepCounters,
-        () => {
-          deadline = runDeadline - SAVE_MARGIN_MS;
-          client.setDeadline(deadline);
-          return sweepCodeSearch(deps);
-        },
-        sweepHealth,
-      );
-      return { ...counters, httpRequests: client.stats.requests - before };
+  return leasedCycle(
+    wiring,
+    client,
+    "code_search",
+    emptySweepCounters,
+    (runDeadline) => {
+      deadline = runDeadline;
+      return sweepCodeSearch(deps);
     },
-  };
+    sweepHealth,
+  );
 }

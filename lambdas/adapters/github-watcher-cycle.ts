@@ -5,9 +5,9 @@ import {
   type WatchCounters,
   type WatchSettings,
 } from "../domain/poll-watched-feeds.js";
-import { createGitHubClient, webUrlFor } from "./github-client.js";
+import { webUrlFor } from "./github-client.js";
 import { createGitHubScanState } from "./github-scan-state.js";
-import { type GitHubScannerWiring, leasedRun, SAVE_MARGIN_MS } from "./github-scanners.js";
+import { type GitHubScannerWiring, leasedCycle, scannerClient } from "./github-scanners.js";
 import { createGitHubWatchApi } from "./github-watch-api.js";
 import type { ScannerHealth } from "./scanner-health.js";
 import { createWatchListStore } from "./watch-list-store.js";
@@ -80,11 +80,7 @@ export function createWatcherCycle(
   wiring: GitHubScannerWiring & { watchListTable: string },
   overrides: Partial<Omit<WatchSettings, "prefixes">> = {},
 ): { run(deadline: number): Promise<WatchCounters & { httpRequests: number }> } {
-  const client = createGitHubClient({
-    baseUrl: wiring.apiUrl,
-    ...(wiring.token ? { token: wiring.token } : {}),
-    timeoutMs: wiring.timeoutMs ?? 10_000,
-  });
+  const client = scannerClient(wiring);
   const now = wiring.now ?? (() => new Date());
   const deps = {
     api: createGitHubWatchApi(client),
@@ -104,21 +100,12 @@ export function createWatcherCycle(
       prefixes: wiring.prefixes,
     },
   };
-  return {
-    async run(deadline: number) {
-      const before = client.stats.requests;
-      const counters = await leasedRun(
-        wiring,
-        "watcher",
-        deadline,
-        emptyWatchCounters,
-        () => {
-          client.setDeadline(deadline - SAVE_MARGIN_MS);
-          return pollWatchedFeeds(deps);
-        },
-        watchHealth,
-      );
-      return { ...counters, httpRequests: client.stats.requests - before };
-    },
-  };
+  return leasedCycle(
+    wiring,
+    client,
+    "watcher",
+    emptyWatchCounters,
+    () => pollWatchedFeeds(deps),
+    watchHealth,
+  );
 }
