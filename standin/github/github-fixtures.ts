@@ -1,7 +1,7 @@
 import type { components } from "@octokit/openapi-types";
 
 /**
- * GitHub's own examples from its OpenAPI description (api.github.com, via /work/shared/github/),
+ * GitHub's own examples from its OpenAPI description (api.github.com, via standin/github/openapi/),
  * typed against @octokit/openapi-types. The stand-in copies them and overrides what it serves.
  */
 type Schemas = components["schemas"];

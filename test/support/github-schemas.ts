@@ -1,13 +1,14 @@
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 
-/** GitHub's published schemas (../shared/github/), for checking what the stand-in serves. */
-export const GITHUB_SCHEMAS = "/work/shared/github";
+/** GitHub's published schemas (standin/github/openapi/), for checking what the stand-in serves. */
+export const GITHUB_SCHEMAS = fileURLToPath(new URL("../../standin/github/openapi", import.meta.url));
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
 
 /** OpenAPI 3.0 `nullable` without a `type` (on allOf/anyOf nodes) in the JSON Schema ajv understands. */
-function nullableToAnyOf(node: unknown): unknown {
+export function nullableToAnyOf(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(nullableToAnyOf);
   if (node === null || typeof node !== "object") return node;
   const { nullable, ...rest } = node as Record<string, unknown>;
@@ -29,9 +30,14 @@ export function responseValidator(file: string): (data: unknown) => unknown[] {
       '"anyOf"',
     ),
   );
+  const validate = githubAjv().compile(schema);
+  return (data) => (validate(data) ? [] : (validate.errors ?? []).slice(0, 5));
+}
+
+/** ajv set up for GitHub's schemas (formats, and its non-standard `uri-template`). */
+export function githubAjv(): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
   ajv.addFormat("uri-template", true);
-  const validate = ajv.compile(schema);
-  return (data) => (validate(data) ? [] : (validate.errors ?? []).slice(0, 5));
+  return ajv;
 }

@@ -1,30 +1,16 @@
-import { existsSync, readFileSync } from "node:fs";
-import { Ajv } from "ajv";
-import addFormatsModule from "ajv-formats";
+import { readFileSync } from "node:fs";
+import type { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createRecordedShapeEventStream,
   type GitHubStandIn,
   startGitHubStandIn,
 } from "../../standin/github/github-stand-in.js";
-
-const SCHEMAS = "/work/shared/github";
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
-
-/** OpenAPI 3.0 `nullable` without a `type` (on allOf/anyOf nodes) in the JSON Schema ajv understands. */
-function nullableToAnyOf(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(nullableToAnyOf);
-  if (node === null || typeof node !== "object") return node;
-  const { nullable, ...rest } = node as Record<string, unknown>;
-  const mapped = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, nullableToAnyOf(v)]));
-  if (nullable !== true) return mapped;
-  if ("type" in mapped) return { ...mapped, nullable: true };
-  return { anyOf: [{ type: "null" }, mapped] };
-}
+import { GITHUB_SCHEMAS, githubAjv, nullableToAnyOf } from "../support/github-schemas.js";
 
 /** GitHub's published response schema for an endpoint (dereferenced OpenAPI 3.0). */
 function schemaOf(file: string, mediaType = "application/json"): object {
-  const spec = JSON.parse(readFileSync(`${SCHEMAS}/${file}`, "utf8"));
+  const spec = JSON.parse(readFileSync(`${GITHUB_SCHEMAS}/${file}`, "utf8"));
   return nullableToAnyOf(spec.responses["200"].content[mediaType].schema) as object;
 }
 
@@ -51,9 +37,7 @@ beforeAll(async () => {
   // A branch of 260 commits (one file each) and a 3-commit branch whose compare is over 300 files.
   standIn.addBranch("acme/long", "main", LONG);
   standIn.addBranch("acme/wide", "a".repeat(40), WIDE);
-  ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
-  ajv.addFormat("uri-template", true);
+  ajv = githubAjv();
 });
 
 afterAll(async () => {
@@ -74,47 +58,43 @@ function expectValid(schema: object, data: unknown) {
 }
 
 // Compiling GitHub's dereferenced event schema takes seconds on a loaded 2-core machine.
-describe.skipIf(!existsSync(SCHEMAS))(
-  "stand-in responses match GitHub's published schemas",
-  { timeout: 60_000 },
-  () => {
-    it("serves /events pages that validate against the list-public-events schema", async () => {
-      const schema = anyOfPayloads(schemaOf("list-public-events.json"));
-      for (const page of [1, 2, 3])
-        expectValid(schema, await (await get(`/events?per_page=100&page=${page}`)).json());
-    });
+describe("stand-in responses match GitHub's published schemas", { timeout: 60_000 }, () => {
+  it("serves /events pages that validate against the list-public-events schema", async () => {
+    const schema = anyOfPayloads(schemaOf("list-public-events.json"));
+    for (const page of [1, 2, 3])
+      expectValid(schema, await (await get(`/events?per_page=100&page=${page}`)).json());
+  });
 
-    it("serves compare JSON that validates against the compare-commits schema", async () => {
-      const push = standIn.stream.events.find(
-        (e) => e.type === "PushEvent" && !/^0+$/.test(String((e.payload as { before: string }).before)),
-      );
-      const { before, head } = (push?.payload ?? {}) as { before: string; head: string };
-      const response = await get(`/repos/${push?.repo.name}/compare/${before}...${head}`);
-      expectValid(schemaOf("compare-commits.json"), await response.json());
-    });
+  it("serves compare JSON that validates against the compare-commits schema", async () => {
+    const push = standIn.stream.events.find(
+      (e) => e.type === "PushEvent" && !/^0+$/.test(String((e.payload as { before: string }).before)),
+    );
+    const { before, head } = (push?.payload ?? {}) as { before: string; head: string };
+    const response = await get(`/repos/${push?.repo.name}/compare/${before}...${head}`);
+    expectValid(schemaOf("compare-commits.json"), await response.json());
+  });
 
-    it("serves a paginated compare page and a commit that validate against their schemas", async () => {
-      const page = await get(`/repos/acme/long/compare/main...${sha(260)}?per_page=100&page=3`);
-      expectValid(schemaOf("compare-commits.json"), await page.json());
-      const commit = await get(`/repos/acme/wide/commits/${sha(1002)}`);
-      expectValid(schemaOf("get-commit.json"), await commit.json());
-    });
+  it("serves a paginated compare page and a commit that validate against their schemas", async () => {
+    const page = await get(`/repos/acme/long/compare/main...${sha(260)}?per_page=100&page=3`);
+    expectValid(schemaOf("compare-commits.json"), await page.json());
+    const commit = await get(`/repos/acme/wide/commits/${sha(1002)}`);
+    expectValid(schemaOf("get-commit.json"), await commit.json());
+  });
 
-    it("serves code search with text matches that validates against the search-code schema", async () => {
-      const response = await get(
-        "/search/code?q=%22smk_%22+in%3Afile",
-        "application/vnd.github.text-match+json",
-      );
-      const body = (await response.json()) as { items: { text_matches?: unknown[] }[] };
-      expect(body.items[0]?.text_matches).toHaveLength(1);
-      expectValid(schemaOf("search-code.json"), body);
-    });
+  it("serves code search with text matches that validates against the search-code schema", async () => {
+    const response = await get(
+      "/search/code?q=%22smk_%22+in%3Afile",
+      "application/vnd.github.text-match+json",
+    );
+    const body = (await response.json()) as { items: { text_matches?: unknown[] }[] };
+    expect(body.items[0]?.text_matches).toHaveLength(1);
+    expectValid(schemaOf("search-code.json"), body);
+  });
 
-    it("serves /rate_limit that validates against the rate-limit schema", async () => {
-      expectValid(schemaOf("rate-limit.json"), await (await get("/rate_limit")).json());
-    });
-  },
-);
+  it("serves /rate_limit that validates against the rate-limit schema", async () => {
+    expectValid(schemaOf("rate-limit.json"), await (await get("/rate_limit")).json());
+  });
+});
 
 describe("stand-in protocol", () => {
   it("serves at most 300 events, paginated with Link headers", async () => {
