@@ -52,10 +52,10 @@ const SCENARIOS: {
   /** A stress setting: 406 compares at this rate instead of the assumed 0.3 %. */
   tooLargeRate?: number;
 }[] = [
-  { eventsPerMinute: 2_000, maxApiCalls: 60 },
-  { eventsPerMinute: 4_000, maxApiCalls: 60 },
-  { eventsPerMinute: 8_000, maxApiCalls: 60 },
-  { eventsPerMinute: 2_000, maxApiCalls: 60, tooLargeRate: 0.05 },
+  { eventsPerMinute: 2_000, maxApiCalls: DEFAULT_POLL_SETTINGS.maxApiCalls },
+  { eventsPerMinute: 4_000, maxApiCalls: DEFAULT_POLL_SETTINGS.maxApiCalls },
+  { eventsPerMinute: 8_000, maxApiCalls: DEFAULT_POLL_SETTINGS.maxApiCalls },
+  { eventsPerMinute: 2_000, maxApiCalls: DEFAULT_POLL_SETTINGS.maxApiCalls, tooLargeRate: 0.05 },
 ];
 
 function percentile(values: number[], p: number): number {
