@@ -31,6 +31,15 @@ const ComparePageSchema = z.object({
 
 /** Compare pages are read 100 commits at a time (GitHub's maximum `per_page`). */
 const COMMITS_PER_PAGE = 100;
+/** What the first-push fallback reads of `GET /repos/{o}/{r}/commits`: newest first, sha and parents. */
+const CommitListSchema = z
+  .array(
+    z.object({
+      sha: z.string().regex(/^[0-9a-f]{40}$/),
+      parents: z.array(z.object({ sha: z.string().regex(/^[0-9a-f]{40}$/) })).max(100),
+    }),
+  )
+  .max(COMMITS_PER_PAGE);
 
 export interface EventsApiOptions {
   /** A compare diff over these caps counts as truncated (the poller's own caps, by default). */
@@ -40,9 +49,17 @@ export interface EventsApiOptions {
   maxFallbackCommits?: number;
   /** Calls a pushDiff without `maxCalls` may make. */
   defaultMaxCalls?: number;
+  /** A new repository's first push: the newest this many commits of its history are diffed. */
+  maxFirstPushCommits?: number;
 }
 
 export const DEFAULT_MAX_FALLBACK_COMMITS = 250;
+/**
+ * A first push can carry a whole imported history (thousands of commits): its newest 50 are diffed
+ * (about 51 calls, under a run's budget), older ones given up and counted; the code-search sweep
+ * still sees the default branch's current files.
+ */
+export const DEFAULT_MAX_FIRST_PUSH_COMMITS = 50;
 export const DEFAULT_PUSH_DIFF_MAX_CALLS = 10;
 
 /** The budget ran out: the push waits for a later run, narrowed to what is left. */
@@ -72,6 +89,7 @@ export function createGitHubEventsApi(client: GitHubClient, options: EventsApiOp
   };
   const maxFallbackCommits = options.maxFallbackCommits ?? DEFAULT_MAX_FALLBACK_COMMITS;
   const defaultMaxCalls = options.defaultMaxCalls ?? DEFAULT_PUSH_DIFF_MAX_CALLS;
+  const maxFirstPushCommits = options.maxFirstPushCommits ?? DEFAULT_MAX_FIRST_PUSH_COMMITS;
 
   /** The feed itself failing stops the run; an unexpected answer (a 404 on /events) too, cleanly. */
   async function call<T>(fn: () => Promise<T>): Promise<T> {
@@ -251,32 +269,119 @@ export function createGitHubEventsApi(client: GitHubClient, options: EventsApiOp
         }
         if (!sha) break;
         nextSha = sha;
-        try {
-          const text = await calls.spend(() => diffText(owner, repo, "commit", sha));
-          // A commit over the caps is scanned as far as the caps go (the poller counts it truncated).
-          parts.push({ commit: sha, text });
-          report.commitDiffs++;
-        } catch (error) {
-          if (error instanceof BudgetSpentError) throw error;
-          const failure = classifyGitHubError(error);
-          if (failure.kind !== "unreachable") throw error;
-          report.commitsUnreachable.push({ sha, reason: failure.reason });
-        }
+        await diffCommit(owner, repo, sha, parts, report, calls);
       }
       return finish();
     } catch (error) {
-      if (error instanceof BudgetSpentError) return finish("budget");
-      const stop = client.stopErrorFor(error);
+      return fallbackFailed(error, parts, calls, finish);
+    }
+  }
+
+  /** How a fallback ends when a call fails: as far as it got, with what is left for a later run. */
+  function fallbackFailed(
+    error: unknown,
+    parts: DiffPart[],
+    calls: Budget,
+    finish: (reason?: RestReason, stop?: GitHubRunStoppedError) => DiffResult,
+  ): DiffResult {
+    if (error instanceof BudgetSpentError) return finish("budget");
+    const stop = client.stopErrorFor(error);
+    const failure = classifyGitHubError(error);
+    if (failure.kind === "transient" && stop?.reason !== "deadline") return finish("transient");
+    if (stop) return finish("stopped", stop);
+    // A listing GitHub refuses (force-pushed away, blocked): the push is as far as it got.
+    if (failure.kind === "unreachable") {
+      if (parts.length > 0) return finish();
+      return { kind: "unreachable", reason: failure.reason, apiCalls: calls.made };
+    }
+    // An unreadable listing or anything unexpected: retried later, like a transient failure.
+    return finish("transient");
+  }
+
+  /** One commit's own diff into `parts`; a commit GitHub refuses is unreachable alone. */
+  async function diffCommit(
+    owner: string,
+    repo: string,
+    sha: string,
+    parts: DiffPart[],
+    report: CommitFallback,
+    calls: Budget,
+  ): Promise<void> {
+    try {
+      const text = await calls.spend(() => diffText(owner, repo, "commit", sha));
+      // A commit over the caps is scanned as far as the caps go (the poller counts it truncated).
+      parts.push({ commit: sha, text });
+      report.commitDiffs++;
+    } catch (error) {
+      if (error instanceof BudgetSpentError) throw error;
       const failure = classifyGitHubError(error);
-      if (failure.kind === "transient" && stop?.reason !== "deadline") return finish("transient");
-      if (stop) return finish("stopped", stop);
-      // A listing GitHub refuses (force-pushed away, blocked): the push is as far as it got.
-      if (failure.kind === "unreachable") {
-        if (parts.length > 0) return finish();
-        return { kind: "unreachable", reason: failure.reason, apiCalls: calls.made };
+      if (failure.kind !== "unreachable") throw error;
+      report.commitsUnreachable.push({ sha, reason: failure.reason });
+    }
+  }
+
+  /**
+   * A new repository's first push (to its default branch, `before` = 40 zeros) has no base: every
+   * commit of its history is new. Its commits are listed newest first (`GET /repos/{o}/{r}/commits?sha=`,
+   * 100 a page) and diffed one by one within the budget, up to `maxFirstPushCommits` counted from the
+   * push (`commitsCovered` carries the count across runs); what the budget leaves is the push narrowed
+   * to the next commit not yet diffed.
+   */
+  async function firstPushFallback(owner: string, repo: string, push: PushToScan, calls: Budget) {
+    const report: CommitFallback = {
+      truncation: "first_push",
+      commitsListed: 0,
+      commitDiffs: 0,
+      commitsUnreachable: [],
+      commitsGivenUp: 0,
+      apiCalls: 0,
+    };
+    const spentBefore = calls.made;
+    const parts: DiffPart[] = [];
+    let covered = push.commitsCovered ?? 0;
+    let next: string | undefined = push.head;
+    const finish = (reason?: RestReason, stop?: GitHubRunStoppedError): DiffResult => {
+      report.apiCalls = calls.made - spentBefore;
+      return diffResult(parts, calls, {
+        fallback: report,
+        ...(reason && next
+          ? { rest: { push: { ...push, head: next, commitsCovered: covered }, reason } }
+          : {}),
+        ...(stop ? { stop } : {}),
+      });
+    };
+    try {
+      while (next && covered < maxFirstPushCommits) {
+        const from: string = next;
+        const { data } = await calls.spend(() =>
+          octokit.request("GET /repos/{owner}/{repo}/commits", {
+            owner,
+            repo,
+            sha: from,
+            per_page: COMMITS_PER_PAGE,
+            request,
+          }),
+        );
+        const listed = CommitListSchema.parse(data);
+        report.commitsListed += listed.length;
+        // The page's last commit's parent starts the next page; none: the history's root was reached.
+        next = undefined;
+        for (const [i, commit] of listed.entries()) {
+          if (covered >= maxFirstPushCommits) {
+            report.commitsGivenUp += listed.length - i;
+            next = undefined;
+            break;
+          }
+          next = commit.sha;
+          await diffCommit(owner, repo, commit.sha, parts, report, calls);
+          covered++;
+          next = commit.parents[0]?.sha;
+        }
+        if (listed.length < COMMITS_PER_PAGE) next = undefined;
       }
-      // An unreadable listing or anything unexpected: retried later, like a transient failure.
-      return finish("transient");
+      return finish();
+    } catch (error) {
+      return fallbackFailed(error, parts, calls, finish);
     }
   }
 
@@ -326,11 +431,8 @@ export function createGitHubEventsApi(client: GitHubClient, options: EventsApiOp
       let base: string | undefined = push.before;
       try {
         if (ZERO_SHA.test(push.before)) base = await newBranchBase(owner, repo, push, calls);
-        // The default branch's first push has nothing to compare with: its head commit's own diff.
-        if (base === undefined) {
-          const text = await calls.spend(() => diffText(owner, repo, "commit", push.head));
-          return diffResult([{ commit: push.head, text }], calls);
-        }
+        // A new repository's first push has nothing to compare with: its history, commit by commit.
+        if (base === undefined) return await firstPushFallback(owner, repo, push, calls);
         let text: string;
         try {
           text = await calls.spend(() => diffText(owner, repo, "compare", `${base}...${push.head}`));

@@ -286,6 +286,7 @@ export function createGitHubScanState(deps: {
             before: String(item.before),
           };
           if (typeof item.attempts === "number") push.attempts = item.attempts;
+          if (typeof item.commitsCovered === "number") push.commitsCovered = item.commitsCovered;
           if (typeof item.retryAt === "string") push.retryAt = item.retryAt;
           pushes.push(push);
         }

@@ -88,6 +88,8 @@ export interface PushToScan {
   before: string;
   /** Earlier fetches that failed transiently (5xx, timeout). */
   attempts?: number;
+  /** A resumed first push: commits of its history already diffed (the bound counts from the push). */
+  commitsCovered?: number;
   /** ISO time before which a failed push is not fetched again (backoff); set too on a resumed fallback. */
   retryAt?: string;
 }

@@ -55,8 +55,12 @@ export interface DiffPart {
  * commits were listed and diffed one by one, newest first.
  */
 export interface CommitFallback {
-  truncation: "too_large" | "over_caps";
-  /** Commits the compare covers (`total_commits`). */
+  /**
+   * Why the push is diffed commit by commit: its compare was refused (406) or over our caps, or it
+   * is a new repository's first push, which has no base to compare with.
+   */
+  truncation: "too_large" | "over_caps" | "first_push";
+  /** Commits the compare covers (`total_commits`); for a first push, the commits listed. */
   commitsListed: number;
   /** Commit diffs fetched and scanned by this call. */
   commitDiffs: number;
@@ -441,7 +445,7 @@ export async function diffPushes(
 }
 
 function countFallback(counters: DiffCounters, fallback: CommitFallback): void {
-  counters.comparesTruncated++;
+  if (fallback.truncation !== "first_push") counters.comparesTruncated++;
   counters.commitDiffs += fallback.commitDiffs;
   counters.commitsUnreachable += fallback.commitsUnreachable.length;
   counters.commitsGivenUp += fallback.commitsGivenUp;

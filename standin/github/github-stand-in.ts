@@ -771,6 +771,33 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     json(res, 200, body, { ...rateHeaders("core", true), ...(link ? { link } : {}) });
   }
 
+  /**
+   * List commits (`GET /repos/{o}/{r}/commits?sha=`, docs.github.com/rest/commits/commits#list-commits):
+   * the history from `sha` back, newest first, `per_page` at most 100 (default 30). Histories here are
+   * a branch added with addBranch or a firehose push's commits (below its oldest, nothing: a new
+   * repository's root), or a lone commit with a diff of its own.
+   */
+  function serveCommitList(res: ServerResponse, url: URL, repo: string): void {
+    const from = url.searchParams.get("sha") ?? "";
+    const { page, perPage } = pageParams(url);
+    const history =
+      branches.find((b) => b.repo === repo && b.commits.some((c) => c.sha === from))?.commits ??
+      options.firehose?.pushByCommit(from)?.commits ??
+      (diffs.has(`${repo}@${from}`) ? [{ sha: from }] : undefined);
+    if (!history) {
+      return json(res, 404, { message: "Not Found", status: "404" }, rateHeaders("core", true));
+    }
+    const upTo = history.slice(0, history.findIndex((c) => c.sha === from) + 1);
+    const newestFirst = upTo
+      .map((c, i) => commitEntry(repo, c.sha, upTo[i - 1]?.sha ?? "0".repeat(40)))
+      .reverse()
+      .map((entry, i, all) => (i === all.length - 1 ? { ...entry, parents: [] } : entry));
+    const shown = newestFirst.slice((page - 1) * perPage, page * perPage);
+    const last = Math.max(Math.ceil(newestFirst.length / perPage), 1);
+    const link = linkHeader(base, url, page, last);
+    json(res, 200, shown, { ...rateHeaders("core", true), ...(link ? { link } : {}) });
+  }
+
   /** A request for a branch pushed with addBranch: a compare within it or one of its commits. */
   function serveBranch(
     req: IncomingMessage,
@@ -891,6 +918,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
         files: filesOf(diff ?? "", repo, head),
       }));
     }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/commits$/.exec(path);
+    if (m) return serveCommitList(res, url, `${m[1]}/${m[2]}`);
     m = /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]{40})$/.exec(path);
     if (m) {
       const repo = `${m[1]}/${m[2]}`;

@@ -99,13 +99,17 @@ describe("finding planted keys through the stand-in", () => {
     expect(found?.location).toMatchObject({ url: planted?.url, repo: planted?.repo, kind: "release" });
   });
 
-  it("fetches each scanned push's diff with one API call", async () => {
+  it("fetches each scanned push's diff with one API call, and a fallback one per commit", async () => {
     await startWith(200, 0);
     const { deps } = setup({ maxApiCalls: 1000 });
     const counters = await pollEvents(deps);
     const diffCalls = standIn.count(/\/(compare|commits)\//);
     expect(counters.pushesScanned).toBeGreaterThan(0);
-    expect(diffCalls).toBe(counters.pushesScanned);
+    // A push diffed commit by commit (a first push, a truncated compare) costs its commits' diffs
+    // (plus the refused compare) instead of the one compare.
+    expect(diffCalls).toBe(
+      counters.pushesScanned - counters.fallbacksFinished + counters.commitDiffs + counters.comparesTruncated,
+    );
   });
 });
 
@@ -668,5 +672,98 @@ describe("a fallback interrupted", () => {
       found: [[keyHash(key), shas[1]]],
       perCommit: [0, 1, 1],
     });
+  });
+});
+
+describe("a new repository's first push is diffed commit by commit", () => {
+  const ZERO = "0".repeat(40);
+
+  it("finds a key in a commit below the head of a first push to the default branch", async () => {
+    // Arrange: a new repository's first push (`before` = zeros, to main), the key in the middle commit.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/new", "refs/heads/main", ZERO, [
+      commitDiff("a", 2),
+      commitDiff("b", 2, `SMELTER_API_KEY=${key}`),
+      commitDiff("c", 2),
+    ]);
+    const { deps, recorder } = setup();
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert: events page, repository lookup, one commit-list page, three commit diffs.
+    const found = recorder.findings.find((f) => f.keyHash === keyHash(key));
+    expect({
+      commit: found?.location.commit,
+      listed: standIn.count(/^\/repos\/acme\/new\/commits$/),
+      commitDiffs: counters.commitDiffs,
+      comparesTruncated: counters.comparesTruncated,
+      pushesScanned: counters.pushesScanned,
+      apiCalls: [counters.apiCalls, standIn.requests.length],
+    }).toEqual({
+      commit: shas[1],
+      listed: 1,
+      commitDiffs: 3,
+      comparesTruncated: 0,
+      pushesScanned: 1,
+      apiCalls: [6, 6],
+    });
+  });
+
+  it("resumes a first push the budget cut short, without diffing any commit twice", async () => {
+    // Arrange: the key in the oldest of 3 commits; 4 calls a run (events, lookup, list, one diff).
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    const shas = publishPush("acme/new", "refs/heads/main", ZERO, [
+      commitDiff("a", 2, `SMELTER_API_KEY=${key}`),
+      commitDiff("b", 2),
+      commitDiff("c", 2),
+    ]);
+    const { deps, recorder, clock } = setup({ maxApiCalls: 4 });
+
+    // Act
+    const first = await pollEvents(deps);
+    const foundAfterFirst = recorder.findings.length;
+    clock.advance(61_000);
+    await pollEvents(deps);
+    clock.advance(61_000);
+    await pollEvents(deps);
+
+    // Assert
+    expect({
+      first: [first.commitDiffs, first.pushesResuming, foundAfterFirst],
+      found: recorder.findings.map((f) => [f.keyHash, f.location.commit]),
+      commitRequests: shas.map((sha) => standIn.count(`/repos/acme/new/commits/${sha}`)),
+    }).toEqual({
+      first: [1, 1, 0],
+      found: [[keyHash(key), shas[0]]],
+      commitRequests: [1, 1, 1],
+    });
+  });
+
+  it("diffs at most the newest maxFirstPushCommits of an imported history, counting the rest", async () => {
+    // Arrange: a bound of 2; the key in the oldest of 3 commits.
+    await startWith(0, 0, 0);
+    const key = generateKey();
+    publishPush("acme/import", "refs/heads/main", ZERO, [
+      commitDiff("a", 2, `SMELTER_API_KEY=${key}`),
+      commitDiff("b", 2),
+      commitDiff("c", 2),
+    ]);
+    const { deps, recorder } = setup();
+    deps.api = createGitHubEventsApi(client, { maxFirstPushCommits: 2 });
+
+    // Act
+    const counters = await pollEvents(deps);
+
+    // Assert
+    expect({
+      found: recorder.findings.length,
+      commitDiffs: counters.commitDiffs,
+      commitsGivenUp: counters.commitsGivenUp,
+      pushesScanned: counters.pushesScanned,
+      backlog: counters.backlog,
+    }).toEqual({ found: 0, commitDiffs: 2, commitsGivenUp: 1, pushesScanned: 1, backlog: 0 });
   });
 });
