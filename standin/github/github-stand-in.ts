@@ -785,7 +785,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       options.firehose?.pushByCommit(from)?.commits ??
       (diffs.has(`${repo}@${from}`) ? [{ sha: from }] : undefined);
     if (!history) {
-      return json(res, 404, { message: "Not Found", status: "404" }, rateHeaders("core", true));
+      json(res, 404, { message: "Not Found", status: "404" }, rateHeaders("core", true));
+      return;
     }
     const upTo = history.slice(0, history.findIndex((c) => c.sha === from) + 1);
     const newestFirst = upTo
