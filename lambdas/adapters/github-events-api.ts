@@ -342,6 +342,11 @@ export function createGitHubEventsApi(client: GitHubClient, options: EventsApiOp
     let next: string | undefined = push.head;
     const finish = (reason?: RestReason, stop?: GitHubRunStoppedError): DiffResult => {
       report.apiCalls = calls.made - spentBefore;
+      // Every commit refused (a blocked or DMCA'd repository answers so for each): the push is unreachable.
+      const refused = report.commitsUnreachable[0];
+      if (!reason && refused && report.commitDiffs === 0 && push.commitsCovered === undefined) {
+        return { kind: "unreachable", reason: refused.reason, apiCalls: calls.made };
+      }
       return diffResult(parts, calls, {
         fallback: report,
         ...(reason && next

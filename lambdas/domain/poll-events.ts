@@ -590,7 +590,16 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
   counters.findings = findings.length;
   // Deferred pushes stay claimed: the backlog, not the seen set, carries them to a later run.
   await state.completeEvents(mine);
-  await saveBacklog(deps, counters, { backlog, backlogIds, newPushes, done, retryLater });
+  const saved = await saveBacklog(state, settings.maxBacklog, {
+    backlog,
+    backlogIds,
+    newPushes,
+    done,
+    retryLater,
+  });
+  counters.pushesDropped = saved.dropped;
+  counters.skippedByBudget = saved.newlyWaiting;
+  counters.backlog = saved.kept;
 
   const next: PollerCursor = {
     ...cursor,
@@ -611,12 +620,13 @@ export async function pollEvents(deps: PollDeps): Promise<PollCounters> {
 
 /**
  * The backlog after a run: what was waiting, minus what is done, plus the new pushes not fetched
- * and the failed ones with their backoff; ranked like fetches and cut at `maxBacklog`, the dropped
- * ones counted (a firehose outruns any budget: what isn't diffed must show, not starve silently).
+ * and the failed or narrowed ones with their backoff; ranked like fetches and cut at `maxBacklog`,
+ * the dropped ones counted (a firehose outruns any budget: what isn't diffed must show, not starve
+ * silently). The poller and the watcher keep their backlogs this way, each in its own namespace.
  */
-async function saveBacklog(
-  deps: PollDeps,
-  counters: PollCounters,
+export async function saveBacklog(
+  state: Pick<PollerState, "addToBacklog" | "removeFromBacklog">,
+  maxBacklog: number,
   run: {
     backlog: PushToScan[];
     backlogIds: Set<string>;
@@ -624,7 +634,7 @@ async function saveBacklog(
     done: PushToScan[];
     retryLater: PushToScan[];
   },
-): Promise<void> {
+): Promise<{ dropped: number; kept: number; newlyWaiting: number }> {
   const doneIds = new Set(run.done.map((push) => push.eventId));
   const retried = new Map(run.retryLater.map((push) => [push.eventId, push]));
   const waiting = new Map<string, PushToScan>();
@@ -633,18 +643,19 @@ async function saveBacklog(
     waiting.set(push.eventId, retried.get(push.eventId) ?? push);
   }
   const ranked = [...waiting.values()].sort(byFetchOrder);
-  const kept = ranked.slice(0, deps.settings.maxBacklog);
-  const dropped = ranked.slice(deps.settings.maxBacklog);
-  counters.pushesDropped = dropped.length;
-  counters.skippedByBudget = kept.filter((push) => !run.backlogIds.has(push.eventId)).length;
-  counters.backlog = kept.length;
+  const kept = ranked.slice(0, maxBacklog);
   const keptIds = new Set(kept.map((push) => push.eventId));
-  await deps.state.addToBacklog(
+  await state.addToBacklog(
     kept.filter((push) => !run.backlogIds.has(push.eventId) || retried.has(push.eventId)),
   );
-  await deps.state.removeFromBacklog(
+  await state.removeFromBacklog(
     run.backlog.filter((push) => doneIds.has(push.eventId) || !keptIds.has(push.eventId)),
   );
+  return {
+    dropped: ranked.length - kept.length,
+    kept: kept.length,
+    newlyWaiting: kept.filter((push) => !run.backlogIds.has(push.eventId)).length,
+  };
 }
 
 async function saveAfterStop(

@@ -17,6 +17,7 @@ import {
   type PollSettings,
   type SkipReason,
   type StopReason,
+  saveBacklog,
 } from "./poll-events.js";
 import { feedsOf, type OwnerType, type WatchEntry, type WatchedFeed } from "./watch-list.js";
 
@@ -339,7 +340,15 @@ export async function pollWatchedFeeds(deps: WatchDeps): Promise<WatchCounters> 
     if (notBefore && !done.includes(push) && !retryLater.some((p) => p.eventId === push.eventId))
       retryLater.push(held(push));
   }
-  await saveWatchBacklog(deps, counters, { backlog, backlogIds, newPushes, done, retryLater });
+  const saved = await saveBacklog(state, settings.maxBacklog, {
+    backlog,
+    backlogIds,
+    newPushes,
+    done,
+    retryLater,
+  });
+  counters.pushesDropped = saved.dropped;
+  counters.backlog = saved.kept;
   for (const cursor of changed.values()) await store.saveFeedCursor(cursor);
   return counters;
 }
@@ -452,35 +461,4 @@ function feedFailed(
   const failures = (cursor.failures ?? 0) + 1;
   const backoff = Math.min(settings.feedRetryBaseMs * 4 ** (failures - 1), settings.feedRetryMaxMs);
   return { ...cursor, failures, nextPollAt: new Date(nowMs + backoff).toISOString() };
-}
-
-/** The retry backlog after a run: what waited, minus what is done, plus what the budget didn't reach. */
-async function saveWatchBacklog(
-  deps: WatchDeps,
-  counters: WatchCounters,
-  run: {
-    backlog: PushToScan[];
-    backlogIds: Set<string>;
-    newPushes: PushToScan[];
-    done: PushToScan[];
-    retryLater: PushToScan[];
-  },
-): Promise<void> {
-  const doneIds = new Set(run.done.map((push) => push.eventId));
-  const retried = new Map(run.retryLater.map((push) => [push.eventId, push]));
-  const waiting = new Map<string, PushToScan>();
-  for (const push of [...run.backlog, ...run.newPushes]) {
-    if (!doneIds.has(push.eventId)) waiting.set(push.eventId, retried.get(push.eventId) ?? push);
-  }
-  const ranked = [...waiting.values()].sort(byFetchOrder);
-  const kept = ranked.slice(0, deps.settings.maxBacklog);
-  counters.pushesDropped = ranked.length - kept.length;
-  counters.backlog = kept.length;
-  const keptIds = new Set(kept.map((push) => push.eventId));
-  await deps.state.addToBacklog(
-    kept.filter((push) => !run.backlogIds.has(push.eventId) || retried.has(push.eventId)),
-  );
-  await deps.state.removeFromBacklog(
-    run.backlog.filter((push) => doneIds.has(push.eventId) || !keptIds.has(push.eventId)),
-  );
 }

@@ -132,7 +132,7 @@ export interface GitHubStandIn {
   setPublicKeys(keys: PublicKeyEntry[]): void;
   injectFault(fault: Fault): void;
   readonly requests: StandInRequest[];
-  /** Requests whose path starts with `prefix` (or matches it). */
+  /** Requests whose path starts with `prefix`, or whose path and query string match the pattern. */
   count(prefix: string | RegExp): number;
   stop(): Promise<void>;
 }
@@ -879,7 +879,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     const url = new URL(req.url ?? "/", "http://stand-in");
     const path = url.pathname;
     const search = path.startsWith("/search/");
-    const fault = takeFault(path);
+    // A fault keyed on a commit matches wherever the request names it (List commits' `?sha=` too).
+    const fault = takeFault(`${path}${url.search}`);
     if (fault) return serveFault(res, fault, search ? "search" : "core");
     if (req.method !== "GET") return json(res, 404, { message: "Not Found" });
     if (path === "/events") return serveEvents(req, res, url);
@@ -1045,7 +1046,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     requests,
     count(prefix) {
       return requests.filter((r) =>
-        typeof prefix === "string" ? r.path.startsWith(prefix) : prefix.test(r.path),
+        typeof prefix === "string" ? r.path.startsWith(prefix) : prefix.test(`${r.path}${r.query}`),
       ).length;
     },
     async stop() {

@@ -696,7 +696,7 @@ describe("a new repository's first push is diffed commit by commit", () => {
     const found = recorder.findings.find((f) => f.keyHash === keyHash(key));
     expect({
       commit: found?.location.commit,
-      listed: standIn.count(/^\/repos\/acme\/new\/commits$/),
+      listed: standIn.count(/^\/repos\/acme\/new\/commits\?/),
       commitDiffs: counters.commitDiffs,
       comparesTruncated: counters.comparesTruncated,
       pushesScanned: counters.pushesScanned,
