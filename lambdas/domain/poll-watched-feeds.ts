@@ -9,6 +9,7 @@ import {
 import {
   claimEventWork,
   DEFAULT_POLL_SETTINGS,
+  type DiffCounters,
   diffPushes,
   type EventsApi,
   type EventsPage,
@@ -16,7 +17,6 @@ import {
   type PollerState,
   type PollSettings,
   type SkipReason,
-  type StopReason,
   saveBacklog,
 } from "./poll-events.js";
 import { feedsOf, type OwnerType, type WatchEntry, type WatchedFeed } from "./watch-list.js";
@@ -126,8 +126,11 @@ export interface WatchDeps {
   settings: WatchSettings;
 }
 
-/** What one watcher run did (metrics, health, the local runner's line). */
-export interface WatchCounters {
+/**
+ * What one watcher run did (metrics, health, the local runner's line); the diff counters (calls,
+ * unreachable pushes, fallbacks, `stopped`) are the poller's.
+ */
+export interface WatchCounters extends DiffCounters {
   targets: number;
   feeds: number;
   feedsPolled: number;
@@ -143,29 +146,12 @@ export interface WatchCounters {
   malformed: number;
   pushesSeen: number;
   pushesDiffed: number;
-  pushesUnreachable: number;
-  unreachable: Record<string, number>;
-  pushesRetrying: number;
-  pushesGivenUp: number;
   pushesDropped: number;
   backlog: number;
-  /** Calls that use GitHub's rate limit (304s don't). */
-  apiCalls: number;
-  bytesScanned: number;
-  diffsTruncated: number;
-  /** A truncated compare's fallback to the push's commits (see PollCounters). */
-  comparesTruncated: number;
-  commitDiffs: number;
-  commitsUnreachable: number;
-  commitsGivenUp: number;
-  fallbackApiCalls: number;
-  fallbacksFinished: number;
-  pushesResuming: number;
   findings: number;
   /** Longest time since a watched feed was last read (or added): the lag alarm's metric. */
   oldestFeedAgeSeconds: number;
   skipped?: SkipReason;
-  stopped?: StopReason;
 }
 
 export function emptyWatchCounters(): WatchCounters {
